@@ -1,0 +1,1 @@
+"""Command-line entry points. Each module adds its subcommands with ``register(subparsers)``."""

@@ -1,0 +1,72 @@
+"""Settings, read once from the environment (and ``.env``), validated, then passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from domain.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    storage_url: str
+    azure_connection_string: str | None
+    broker_url: str | None
+    log_level: str
+    host: str
+    port: int
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.broker_url is None
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default: os.environ); raise ``ConfigurationError`` on a bad value."""
+    env = dict(os.environ if environ is None else environ)
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = env.get(name, "").strip()
+        return value or default
+
+    database_url = get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'hireflow.db'}") or ""
+    if "://" not in database_url:
+        raise ConfigurationError(
+            f"DATABASE_URL must be a SQLAlchemy URL such as sqlite:///var/hireflow.db, got {database_url!r}"
+        )
+
+    storage_url = get("STORAGE_URL", (VAR_DIR / "storage").as_uri()) or ""
+    scheme = urlparse(storage_url).scheme
+    if scheme not in ("file", "azure"):
+        raise ConfigurationError(f"STORAGE_URL must start with file:/// or azure://, got {storage_url!r}")
+    connection_string = get("AZURE_STORAGE_CONNECTION_STRING")
+    if scheme == "azure" and not connection_string:
+        raise ConfigurationError("STORAGE_URL is azure://… but AZURE_STORAGE_CONNECTION_STRING is not set")
+    if scheme == "azure" and not urlparse(storage_url).netloc:
+        raise ConfigurationError("STORAGE_URL must name a container: azure://<container>")
+
+    log_level = (get("LOG_LEVEL", "INFO") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigurationError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
+
+    port_text = get("PORT") or get("WEBSITES_PORT") or "8000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigurationError(f"PORT must be a TCP port number, got {port_text!r}")
+
+    return Settings(
+        database_url=database_url,
+        storage_url=storage_url,
+        azure_connection_string=connection_string,
+        broker_url=get("CELERY_BROKER_URL") or get("REDIS_URL"),
+        log_level=log_level,
+        host=get("HOST", "127.0.0.1") or "127.0.0.1",
+        port=int(port_text),
+    )

@@ -1,0 +1,147 @@
+"""Ports: what the use cases need from the outside world, as abstract classes."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from domain.rules import Reason
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    name: str
+    size: int
+    modified: datetime | None = None
+
+
+class BlobStorage(abc.ABC):
+    """A flat namespace of named blobs (``backups/jobs/x.avro``), read and written as streams."""
+
+    @abc.abstractmethod
+    def open(self, name: str) -> IO[bytes]:
+        """A readable binary stream over the blob; raises ``SourceNotFound`` if there is none."""
+
+    @abc.abstractmethod
+    def write(self, name: str, data: IO[bytes] | bytes) -> int:
+        """Store the blob from a stream (read in chunks) or bytes, replacing any old one; return its size."""
+
+    @abc.abstractmethod
+    def size(self, name: str) -> int | None:
+        """The blob's size in bytes, or None if it does not exist."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> list[BlobInfo]:
+        """Blobs whose names start with ``prefix``, sorted by name."""
+
+    @abc.abstractmethod
+    def delete(self, name: str) -> None:
+        """Remove the blob; removing a missing blob is not an error."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise ``Unavailable`` if the storage cannot be reached."""
+
+    def exists(self, name: str) -> bool:
+        return self.size(name) is not None
+
+
+@dataclass
+class RejectedRow:
+    table: str
+    source: str
+    position: int
+    raw: str
+    reasons: list[Reason]
+    job_id: str | None = None
+    batch: int | None = None
+
+
+@dataclass
+class TableCounts:
+    processed: int = 0
+    inserted: int = 0
+    already_exists: int = 0
+    rejected: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "processed": self.processed,
+            "inserted": self.inserted,
+            "already_exists": self.already_exists,
+            "rejected": self.rejected,
+        }
+
+    def add(self, other: TableCounts) -> None:
+        self.processed += other.processed
+        self.inserted += other.inserted
+        self.already_exists += other.already_exists
+        self.rejected += other.rejected
+
+
+@dataclass
+class Checkpoint:
+    """How far a job got in one source: every record up to ``position`` is committed."""
+
+    position: int
+    counts: TableCounts = field(default_factory=TableCounts)
+
+
+class WriteConflict(Exception):
+    """Another writer changed the rows this batch checked; the batch can be retried."""
+
+
+class BatchTransaction(abc.ABC):
+    """One database transaction for one batch. Nothing is kept unless ``commit()`` is called."""
+
+    @abc.abstractmethod
+    def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+        """The stored rows among ``ids``, keyed by id, as tuples in column order."""
+
+    @abc.abstractmethod
+    def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` are stored in ``table``."""
+
+    @abc.abstractmethod
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert new rows in column order, through the database's fastest safe bulk path."""
+
+    @abc.abstractmethod
+    def log_rejections(self, rejections: Sequence[RejectedRow]) -> None:
+        """Record rows that were refused, with their reasons."""
+
+    @abc.abstractmethod
+    def save_checkpoint(self, job_id: str, table: str, checkpoint: Checkpoint) -> None:
+        """Remember, in this same transaction, how far the job got."""
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+
+class HiringStore(abc.ABC):
+    """The SQL database that holds the hiring tables."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[BatchTransaction]:
+        """A new batch transaction; it rolls back on exit unless committed."""
+
+    @abc.abstractmethod
+    def load_checkpoint(self, job_id: str, table: str) -> Checkpoint | None: ...
+
+    @abc.abstractmethod
+    def rejections(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Rejected rows logged by a job, oldest first."""
+
+    @abc.abstractmethod
+    def count_rows(self, table: str) -> int: ...
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise ``Unavailable`` if the database cannot be reached."""
+
+
+Records = Iterator[tuple[int, Any]]

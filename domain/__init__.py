@@ -1,0 +1,1 @@
+"""The hiring data dictionary: entities, the rules every row must meet, and domain errors."""

@@ -1,0 +1,141 @@
+"""The three tables of the hiring data, as entities and as the specs that validate raw rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from domain.errors import UnknownTable
+from domain.rules import Reason, parse_datetime, parse_id, parse_name
+
+
+class Department(NamedTuple):
+    id: int
+    department: str
+
+
+class Job(NamedTuple):
+    id: int
+    job: str
+
+
+class HiredEmployee(NamedTuple):
+    id: int
+    name: str
+    datetime: datetime  # UTC
+    department_id: int
+    job_id: int
+
+
+Entity = Department | Job | HiredEmployee
+Parser = Callable[[object, str], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Parser
+    references: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a row of one table must look like, and how raw values become an entity."""
+
+    name: str
+    entity: type[Any]
+    columns: tuple[Column, ...]
+    column_names: tuple[str, ...] = field(init=False)
+    references: tuple[tuple[int, Column], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
+        refs = tuple((i, c) for i, c in enumerate(self.columns) if c.references)
+        object.__setattr__(self, "references", refs)
+
+    def validate(self, values: Sequence[object]) -> Any:
+        """Return the entity, or the list of every rule the row breaks (reference checks excepted)."""
+        if len(values) != len(self.columns):
+            return [
+                Reason(
+                    "wrong_column_count",
+                    f"expected {len(self.columns)} fields ({', '.join(self.column_names)}), got {len(values)}",
+                )
+            ]
+        clean: list[object] = []
+        reasons: list[Reason] = []
+        for column, value in zip(self.columns, values, strict=False):
+            result = column.parse(value, column.name)
+            if type(result) is Reason:
+                reasons.append(result)
+            else:
+                clean.append(result)
+        if reasons:
+            return reasons
+        return self.entity._make(clean)
+
+    def validate_mapping(self, record: object) -> Any:
+        """Validate a JSON object: every column is required and no other key is accepted."""
+        if not isinstance(record, Mapping):
+            return [Reason("wrong_type", f"each row must be a JSON object with {', '.join(self.column_names)}")]
+        unknown = [key for key in record if key not in self.column_names]
+        values = [record.get(name) for name in self.column_names]
+        result = self.validate(values)
+        if unknown:
+            extra = Reason("unknown_field", f"unknown field(s): {', '.join(map(str, unknown))[:200]}")
+            return (result if isinstance(result, list) else []) + [extra]
+        return result
+
+    def is_header(self, values: Sequence[str]) -> bool:
+        return [v.strip().lower() for v in values] == list(self.column_names)
+
+
+DEPARTMENTS = TableSpec("departments", Department, (Column("id", parse_id), Column("department", parse_name)))
+JOBS = TableSpec("jobs", Job, (Column("id", parse_id), Column("job", parse_name)))
+HIRED_EMPLOYEES = TableSpec(
+    "hired_employees",
+    HiredEmployee,
+    (
+        Column("id", parse_id),
+        Column("name", parse_name),
+        Column("datetime", parse_datetime),
+        Column("department_id", parse_id, references="departments"),
+        Column("job_id", parse_id, references="jobs"),
+    ),
+)
+
+# Load order: a table comes after the tables it references.
+TABLES: dict[str, TableSpec] = {t.name: t for t in (DEPARTMENTS, JOBS, HIRED_EMPLOYEES)}
+
+
+def table_spec(name: str) -> TableSpec:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise UnknownTable(name) from None
+
+
+def unknown_reference(column: Column, value: int) -> Reason:
+    return Reason(
+        "unknown_reference",
+        f"{column.name} {value} does not exist in {column.references}",
+        column.name,
+    )
+
+
+def conflict(table: str, row_id: int) -> Reason:
+    return Reason(
+        "conflict",
+        f"{table} id {row_id} already exists with different content; it is not overwritten",
+        "id",
+    )
+
+
+def line_too_long(limit: int) -> Reason:
+    return Reason("line_too_long", f"the line is longer than {limit} characters")
+
+
+def malformed_csv(detail: str) -> Reason:
+    return Reason("malformed_csv", f"the line is not valid CSV: {detail}")

@@ -1,0 +1,54 @@
+"""Errors of our own; one place in the API maps them to HTTP status codes."""
+
+from __future__ import annotations
+
+
+class HireflowError(Exception):
+    """Base of every error the service reports to its users."""
+
+    code = "error"
+
+    def __init__(self, message: str, details: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class UnknownTable(HireflowError):
+    code = "unknown_table"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"unknown table {name!r}; expected one of departments, jobs, hired_employees",
+            {"table": name},
+        )
+
+
+class InvalidRequest(HireflowError):
+    code = "invalid_request"
+
+
+class BatchTooLarge(InvalidRequest):
+    code = "batch_too_large"
+
+
+class EmptyBatch(InvalidRequest):
+    code = "empty_batch"
+
+
+class NotFound(HireflowError):
+    code = "not_found"
+
+
+class SourceNotFound(NotFound):
+    code = "source_not_found"
+
+
+class Unavailable(HireflowError):
+    """A backing service (database, broker, storage) cannot be reached."""
+
+    code = "unavailable"
+
+
+class ConfigurationError(HireflowError):
+    code = "configuration_error"

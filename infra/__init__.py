@@ -1,0 +1,1 @@
+"""Adapters: the outside world (SQL, blob storage, the broker) behind the ports of ``core``."""

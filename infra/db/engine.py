@@ -1,0 +1,63 @@
+"""Engines for SQLite, PostgreSQL and SQL Server / Azure SQL, tuned for bulk loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from domain.errors import ConfigurationError
+from infra.db.schema import SCHEMA_VERSION, metadata, schema_version
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` use psycopg 3, which has COPY."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError as error:
+        raise ConfigurationError(f"DATABASE_URL is not a valid SQLAlchemy URL: {error}") from None
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30}
+    elif backend == "mssql":
+        kwargs["fast_executemany"] = True
+    kwargs.update(options)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as error:
+        raise ConfigurationError(f"DATABASE_URL needs a driver that is not installed: {error}") from None
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets the web process read while a worker writes; NORMAL sync is durable
+    # across application crashes in WAL mode and much faster than FULL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table that is missing and stamp the schema version. Safe to run again."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        if conn.execute(select(schema_version.c.version)).first() is None:
+            conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))

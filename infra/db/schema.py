@@ -1,0 +1,82 @@
+"""The SQL schema, as SQLAlchemy Core tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Unicode,
+    UnicodeText,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("department", Unicode(100), nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("job", Unicode(100), nullable=False),
+)
+
+hired_employees = Table(
+    "hired_employees",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", Unicode(100), nullable=False),
+    Column("datetime", DateTime(timezone=False), nullable=False),  # UTC
+    Column("department_id", Integer, ForeignKey("departments.id"), nullable=False),
+    Column("job_id", Integer, ForeignKey("jobs.id"), nullable=False),
+    Index("ix_hired_employees_datetime", "datetime"),
+)
+
+rejected_rows = Table(
+    "rejected_rows",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("job_id", String(36), nullable=True),
+    Column("batch", Integer, nullable=True),
+    Column("table_name", String(32), nullable=False),
+    Column("source", Unicode(400), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("raw_record", UnicodeText, nullable=False),
+    Column("reasons", UnicodeText, nullable=False),  # JSON list of {code, field, message}
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Index("ix_rejected_rows_job_id", "job_id", "id"),
+)
+
+ingest_checkpoints = Table(
+    "ingest_checkpoints",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("table_name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("processed", BigInteger, nullable=False),
+    Column("inserted", BigInteger, nullable=False),
+    Column("already_exists", BigInteger, nullable=False),
+    Column("rejected", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+)
+
+schema_version = Table(
+    "hireflow_schema",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+)
+
+HIRING_TABLES = {t.name: t for t in (departments, jobs, hired_employees)}

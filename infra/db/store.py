@@ -1,0 +1,201 @@
+"""``SqlHiringStore``: the hiring tables in any SQLAlchemy database, written in bulk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from core.ports import BatchTransaction, Checkpoint, HiringStore, RejectedRow, TableCounts, WriteConflict
+from domain.errors import Unavailable
+from infra.db.schema import HIRING_TABLES, ingest_checkpoints, rejected_rows
+
+_COUNT_FIELDS = ("processed", "inserted", "already_exists", "rejected")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class _BulkInserter:
+    """The fastest safe way to insert many rows into one table on one dialect."""
+
+    def __init__(self, engine: Engine, table_name: str) -> None:
+        table = HIRING_TABLES[table_name]
+        dialect = engine.dialect
+        self.columns = [c.name for c in table.columns]
+        self.use_copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        self.copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
+        compiled = insert(table).compile(dialect=dialect, column_keys=self.columns)
+        self.sql = str(compiled)
+        self.positional = dialect.paramstyle in ("qmark", "format", "numeric")
+        processors = [c.type.bind_processor(dialect) for c in table.columns]
+        self.processors: list[tuple[int, Callable[[Any], Any]]] = [
+            (i, p) for i, p in enumerate(processors) if p is not None
+        ]
+        self.table = table
+
+    def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self.use_copy:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(self.copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        if not self.positional:
+            conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=False)) for row in rows])
+            return
+        if self.processors:
+            converted = []
+            for row in rows:
+                values = list(row)
+                for i, process in self.processors:
+                    values[i] = process(values[i])
+                converted.append(values)
+            conn.exec_driver_sql(self.sql, converted)
+        else:
+            conn.exec_driver_sql(self.sql, list(rows))
+
+
+class SqlBatchTransaction(BatchTransaction):
+    def __init__(self, store: SqlHiringStore, conn: Connection) -> None:
+        self._store = store
+        self._conn = conn
+        self.committed = False
+
+    def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+        t = HIRING_TABLES[table]
+        query = select(t).where(t.c.id.in_(bindparam("ids", expanding=True)))
+        return {row[0]: tuple(row) for row in self._conn.execute(query, {"ids": list(ids)})}
+
+    def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
+        t = HIRING_TABLES[table]
+        query = select(t.c.id).where(t.c.id.in_(bindparam("ids", expanding=True)))
+        return set(self._conn.execute(query, {"ids": list(ids)}).scalars())
+
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        try:
+            self._store.inserter(table).insert(self._conn, rows)
+        except IntegrityError as error:
+            raise WriteConflict(str(error.orig)) from error
+        except DBAPIError as error:
+            if _is_unique_violation(error):
+                raise WriteConflict(str(error.orig)) from error
+            raise
+
+    def log_rejections(self, rejections: Sequence[RejectedRow]) -> None:
+        now = _utcnow()
+        self._conn.execute(
+            insert(rejected_rows),
+            [
+                {
+                    "job_id": r.job_id,
+                    "batch": r.batch,
+                    "table_name": r.table,
+                    "source": r.source[:400],
+                    "line_number": r.position,
+                    "raw_record": r.raw,
+                    "reasons": json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
+                    "created_at": now,
+                }
+                for r in rejections
+            ],
+        )
+
+    def save_checkpoint(self, job_id: str, table: str, checkpoint: Checkpoint) -> None:
+        values = {"position": checkpoint.position, "updated_at": _utcnow(), **checkpoint.counts.as_dict()}
+        c = ingest_checkpoints.c
+        changed = self._conn.execute(
+            update(ingest_checkpoints).where(c.job_id == job_id, c.table_name == table).values(**values)
+        ).rowcount
+        if not changed:
+            self._conn.execute(insert(ingest_checkpoints).values(job_id=job_id, table_name=table, **values))
+
+    def commit(self) -> None:
+        self._conn.commit()
+        self.committed = True
+
+
+def _is_unique_violation(error: DBAPIError) -> bool:
+    # psycopg's COPY reports a unique or foreign-key violation as its own error classes.
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return sqlstate in ("23505", "23503")
+
+
+class SqlHiringStore(HiringStore):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._inserters: dict[str, _BulkInserter] = {}
+
+    def inserter(self, table: str) -> _BulkInserter:
+        if table not in self._inserters:
+            self._inserters[table] = _BulkInserter(self.engine, table)
+        return self._inserters[table]
+
+    @contextmanager
+    def transaction(self) -> Iterator[BatchTransaction]:
+        with self._connect() as conn:
+            tx = SqlBatchTransaction(self, conn)
+            try:
+                yield tx
+            finally:
+                if not tx.committed:
+                    conn.rollback()
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except OperationalError as error:
+            raise Unavailable("the database cannot be reached", {"reason": _first_line(error)}) from None
+        with conn:
+            yield conn
+
+    def load_checkpoint(self, job_id: str, table: str) -> Checkpoint | None:
+        c = ingest_checkpoints.c
+        with self._connect() as conn:
+            row = (
+                conn.execute(select(ingest_checkpoints).where(c.job_id == job_id, c.table_name == table))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return Checkpoint(row["position"], TableCounts(**{k: row[k] for k in _COUNT_FIELDS}))
+
+    def rejections(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        c = rejected_rows.c
+        query = select(rejected_rows).where(c.job_id == job_id).order_by(c.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            {
+                "table": r["table_name"],
+                "source": r["source"],
+                "line": r["line_number"],
+                "batch": r["batch"],
+                "record": r["raw_record"],
+                "reasons": json.loads(r["reasons"]),
+            }
+            for r in rows
+        ]
+
+    def count_rows(self, table: str) -> int:
+        with self._connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(HIRING_TABLES[table])).scalar_one())
+
+    def check(self) -> None:
+        with self._connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", error))
+    return text.splitlines()[0] if text else type(error).__name__

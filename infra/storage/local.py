@@ -1,0 +1,73 @@
+"""``LocalFolderStorage``: blobs as files under one folder (the embedded default)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from core.ports import BlobInfo, BlobStorage
+from domain.errors import SourceNotFound, Unavailable
+from infra.storage.names import check_blob_name
+
+CHUNK = 1 << 20
+
+
+class LocalFolderStorage(BlobStorage):
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, name: str) -> Path:
+        return self.root.joinpath(*check_blob_name(name).split("/"))
+
+    def open(self, name: str) -> IO[bytes]:
+        path = self._path(name)
+        try:
+            return path.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise SourceNotFound(f"no blob named {name!r} in storage", {"name": name}) from None
+
+    def write(self, name: str, data: IO[bytes] | bytes) -> int:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if isinstance(data, (bytes, bytearray, memoryview)):
+                    out.write(data)
+                else:
+                    shutil.copyfileobj(data, out, CHUNK)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path.stat().st_size
+
+    def size(self, name: str) -> int | None:
+        path = self._path(name)
+        return path.stat().st_size if path.is_file() else None
+
+    def list(self, prefix: str = "") -> list[BlobInfo]:
+        found = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for filename in files:
+                if filename.startswith(".upload-"):
+                    continue
+                full = Path(dirpath) / filename
+                name = full.relative_to(self.root).as_posix()
+                if name.startswith(prefix):
+                    stat = full.stat()
+                    modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+                    found.append(BlobInfo(name, stat.st_size, modified))
+        return sorted(found, key=lambda b: b.name)
+
+    def delete(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def check(self) -> None:
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK)):
+            raise Unavailable(f"the storage folder {self.root} is missing or not writable")

@@ -96,13 +96,16 @@ def ingest_sources(
 def insert_records(
     store: HiringStore,
     table: str,
-    records: Sequence[Any],
+    records: Sequence[tuple[int, Any]],
     *,
     source: str = "api",
     job_id: str | None = None,
+    skip_header: bool = False,
 ) -> BatchResult:
-    """Insert 1 to 1000 records (JSON objects or lists of CSV fields) synchronously."""
+    """Insert 1 to 1000 numbered records ``(position, JSON object or list of CSV fields)`` synchronously."""
     spec = table_spec(table)
+    if skip_header and records and type(records[0][1]) is list and spec.is_header(records[0][1]):
+        records = records[1:]
     if not records:
         raise EmptyBatch("the request holds no rows; send 1 to 1000")
     if len(records) > MAX_REQUEST_ROWS:
@@ -111,7 +114,7 @@ def insert_records(
             {"rows": len(records), "limit": MAX_REQUEST_ROWS},
         )
     loader = _Loader(store, spec, source, job_id, None, MAX_REQUEST_ROWS, keep_details=True)
-    counts = loader.run(enumerate(records), lambda _c: None, None, skip_header=False)
+    counts = loader.run(records, lambda _c: None, None, skip_header=False)
     return BatchResult(counts, loader.rejected_rows, loader.existing_ids)
 
 

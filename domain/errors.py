@@ -28,6 +28,10 @@ class InvalidRequest(HireflowError):
     code = "invalid_request"
 
 
+class UnsupportedContentType(InvalidRequest):
+    code = "unsupported_content_type"
+
+
 class BatchTooLarge(InvalidRequest):
     code = "batch_too_large"
 

@@ -1,0 +1,53 @@
+"""The HTTP entry point: ``create_app()`` builds the Flask app around the composition root."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from api.errors import register_error_handlers
+from api.schemas import ErrorSchema
+from bootstrap import Services, bootstrap
+
+API_DESCRIPTION = """\
+Migrate hiring data (departments, jobs, hired employees) from CSV files in blob storage into SQL,
+insert new rows in validated batches of 1 to 1000, back every table up to Avro and restore it,
+and report on hiring. Every error answers with `{"error": {"code", "message", "details"}}`.
+"""
+
+
+class HireflowApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(services: Services | None = None, config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. Tests pass their own ``services``; production builds them from the environment."""
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="hireflow",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=512 * 1024 * 1024,
+    )
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["hireflow"] = services or bootstrap()
+
+    api = HireflowApi(app)
+    register_error_handlers(app, api)
+
+    from api import batches, docs, health
+
+    docs.register(app)
+    for blueprint in (health.blp, batches.blp):
+        api.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,78 @@
+"""The one place where errors become HTTP answers: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from domain.errors import (
+    BatchTooLarge,
+    ConfigurationError,
+    HireflowError,
+    InvalidRequest,
+    NotFound,
+    Unavailable,
+    UnknownTable,
+    UnsupportedContentType,
+)
+
+log = logging.getLogger("hireflow.api")
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS_BY_ERROR: tuple[tuple[type[HireflowError], int], ...] = (
+    (BatchTooLarge, 413),
+    (UnsupportedContentType, 415),
+    (UnknownTable, 404),
+    (NotFound, 404),
+    (InvalidRequest, 400),
+    (Unavailable, 503),
+    (ConfigurationError, 500),
+)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    return response
+
+
+def status_for(error: HireflowError) -> int:
+    for error_class, status in STATUS_BY_ERROR:
+        if isinstance(error, error_class):
+            return status
+    return 400
+
+
+def register_error_handlers(app: Flask, api: Api) -> None:
+    @app.errorhandler(HireflowError)
+    def domain_error(error: HireflowError) -> Response:
+        response = error_response(status_for(error), error.code, error.message, error.details)
+        if isinstance(error, Unavailable):
+            response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
+        details = None
+        data = getattr(error, "data", None)
+        if isinstance(data, dict) and "messages" in data:  # marshmallow / webargs validation
+            details = data["messages"]
+            code = "invalid_request"
+        response = error_response(status, code, error.description or error.name, details)
+        for header, value in getattr(error, "get_headers", lambda: [])() or []:
+            if header.lower() in ("allow", "retry-after", "www-authenticate"):
+                response.headers[header] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        log.exception("unexpected error while serving a request")
+        return error_response(500, "internal_error", "the server could not complete the request; it has been logged")
+
+    api.handle_http_exception = http_error  # type: ignore[method-assign]

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
-from core.ports import BlobStorage, HiringStore
+from core.ports import BackupFormat, BlobStorage, HiringStore, TableArchive
+from infra.avro.format import AvroBackupFormat
+from infra.db.archive import SqlTableArchive
 from infra.db.engine import create_schema, make_engine
 from infra.db.store import SqlHiringStore
 from infra.storage import storage_from_settings
@@ -20,6 +22,15 @@ class Services:
     store: HiringStore
     storage: BlobStorage
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def archive(self) -> TableArchive:
+        """Whole-table reads and replacement, for backup and restore."""
+        return SqlTableArchive(self.engine)
+
+    @property
+    def backup_format(self) -> BackupFormat:
+        return AvroBackupFormat()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -44,3 +44,26 @@ class ProgressBars:
 def counts_table(results: Mapping[str, Any]) -> str:
     rows = [[table, c.processed, c.inserted, c.already_exists, c.rejected] for table, c in results.items()]
     return format_table(["table", "processed", "inserted", "already_exists", "rejected"], rows)
+
+
+class RowProgressBars:
+    """One tqdm bar per table and phase (backup, verify, restore), advanced by rows."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.bars: dict[tuple[str, str], tqdm[Any]] = {}
+
+    def __call__(self, table: str, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        bar = self.bars.get((table, phase))
+        if bar is None:
+            bar = tqdm(total=total, desc=f"{phase} {table:<16}", unit=" rows", leave=True)
+            self.bars[(table, phase)] = bar
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()

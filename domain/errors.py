@@ -56,3 +56,27 @@ class Unavailable(HireflowError):
 
 class ConfigurationError(HireflowError):
     code = "configuration_error"
+
+
+class BackupNotFound(NotFound):
+    code = "backup_not_found"
+
+
+class InvalidBackupId(InvalidRequest):
+    code = "invalid_backup_id"
+
+
+class InvalidBackup(HireflowError):
+    """The backup file cannot be trusted: wrong checksum, schema, row count, or a row that breaks the rules."""
+
+    code = "invalid_backup"
+
+
+class RestoreRefused(HireflowError):
+    """Restoring would break the data: rows pointing at ids that would no longer exist."""
+
+    code = "restore_refused"
+
+
+class BackupFailed(HireflowError):
+    code = "backup_failed"

@@ -83,22 +83,25 @@ def parse_name(value: object, field: str) -> str | Reason:
 
 
 def parse_datetime(value: object, field: str) -> datetime | Reason:
-    """ISO 8601 with a timezone (``Z`` or an offset); returned as naive UTC."""
-    if type(value) is not str:
+    """ISO 8601 with a timezone (``Z`` or an offset), or an aware ``datetime``; returned as naive UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    elif type(value) is not str:
         if value is None:
             return _missing(field)
         return _wrong_type(field, value, "an ISO 8601 date-time string")
-    text = value.strip()
-    if not text:
-        return _missing(field)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return Reason(
-            "invalid_datetime",
-            f"{field} must be an ISO 8601 date-time such as 2021-11-07T02:48:42Z, got {_shorten(text)!r}",
-            field,
-        )
+    else:
+        text = value.strip()
+        if not text:
+            return _missing(field)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return Reason(
+                "invalid_datetime",
+                f"{field} must be an ISO 8601 date-time such as 2021-11-07T02:48:42Z, got {_shorten(text)!r}",
+                field,
+            )
     if moment.tzinfo is None:
         return Reason("missing_timezone", f"{field} must carry a timezone (Z or an offset such as +02:00)", field)
     if not MIN_YEAR <= moment.year <= MAX_YEAR:

@@ -1,0 +1,1 @@
+"""Backup files in Avro, written and read with fastavro."""

@@ -1,0 +1,83 @@
+"""Hand-written fakes of our own ports."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from core.ports import TableArchive, TableReplacement, TableSnapshot, WriteConflict
+from domain.entities import TABLES
+
+
+class FakeSnapshot(TableSnapshot):
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def chunks(self, size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
+        for start in range(0, len(self.rows), size):
+            yield self.rows[start : start + size]
+
+
+class FakeReplacement(TableReplacement):
+    def __init__(self, archive: FakeArchive) -> None:
+        self.archive = archive
+        self.tables = {name: dict(rows) for name, rows in archive.tables.items()}
+        self.committed = False
+
+    def ids(self, table: str) -> set[int]:
+        return set(self.tables[table])
+
+    def referenced_ids(self, table: str, column: str) -> set[int]:
+        index = TABLES[table].column_names.index(column)
+        return {row[index] for row in self.tables[table].values()}
+
+    def delete_all(self, table: str) -> None:
+        self.archive.log.append(("delete_all", table))
+        self.tables[table].clear()
+
+    def delete(self, table: str, ids: Collection[int]) -> None:
+        self.archive.log.append(("delete", table))
+        for row_id in ids:
+            self.tables[table].pop(row_id, None)
+
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.archive.log.append(("insert", table))
+        for row in rows:
+            if row[0] in self.tables[table]:
+                raise WriteConflict(f"{table} id {row[0]} exists")
+            self.tables[table][row[0]] = tuple(row)
+
+    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.archive.log.append(("update", table))
+        for row in rows:
+            self.tables[table][row[0]] = tuple(row)
+
+    def commit(self) -> None:
+        self.archive.tables = self.tables
+        self.committed = True
+
+
+class FakeArchive(TableArchive):
+    """The three tables as dicts of rows keyed by id; a replacement works on a copy until commit."""
+
+    def __init__(self, **tables: list[tuple[Any, ...]]) -> None:
+        self.tables: dict[str, dict[int, tuple[Any, ...]]] = {
+            name: {row[0]: row for row in tables.get(name, [])} for name in TABLES
+        }
+        self.log: list[tuple[str, str]] = []
+
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        return [self.tables[table][i] for i in sorted(self.tables[table])]
+
+    @contextmanager
+    def snapshot(self, table: str) -> Iterator[TableSnapshot]:
+        yield FakeSnapshot(self.rows(table))
+
+    @contextmanager
+    def replacement(self) -> Iterator[TableReplacement]:
+        yield FakeReplacement(self)

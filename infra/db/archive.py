@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from core.ports import TableArchive, TableReplacement, TableSnapshot, WriteConflict
 from domain.errors import Unavailable
 from infra.db.schema import HIRING_TABLES
-from infra.db.store import _BulkInserter, _first_line, _is_unique_violation
+from infra.db.store import _first_line, _is_unique_violation, bulk_inserter
 
 DELETE_CHUNK = 1000
 
@@ -91,7 +91,7 @@ class SqlTableReplacement(TableReplacement):
 
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         with _conflicts():
-            self._archive.inserter(table).insert(self._conn, rows)
+            bulk_inserter(self._conn.dialect, table).insert(self._conn, rows)
 
     def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         t = HIRING_TABLES[table]
@@ -122,12 +122,6 @@ def _conflicts() -> Iterator[None]:
 class SqlTableArchive(TableArchive):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._inserters: dict[str, _BulkInserter] = {}
-
-    def inserter(self, table: str) -> _BulkInserter:
-        if table not in self._inserters:
-            self._inserters[table] = _BulkInserter(self.engine, table)
-        return self._inserters[table]
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from core.ports import BatchTransaction, Checkpoint, HiringStore, RejectedRow, TableCounts, WriteConflict
@@ -22,12 +23,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class _BulkInserter:
+class BulkInserter:
     """The fastest safe way to insert many rows into one table on one dialect."""
 
-    def __init__(self, engine: Engine, table_name: str) -> None:
+    def __init__(self, dialect: Dialect, table_name: str) -> None:
         table = HIRING_TABLES[table_name]
-        dialect = engine.dialect
         self.columns = [c.name for c in table.columns]
         self.use_copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self.copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
@@ -62,6 +62,12 @@ class _BulkInserter:
             conn.exec_driver_sql(self.sql, list(rows))
 
 
+@functools.cache
+def bulk_inserter(dialect: Dialect, table_name: str) -> BulkInserter:
+    """One inserter per dialect and table, built once: compiling the statement is not free."""
+    return BulkInserter(dialect, table_name)
+
+
 class SqlBatchTransaction(BatchTransaction):
     def __init__(self, store: SqlHiringStore, conn: Connection) -> None:
         self._store = store
@@ -80,7 +86,7 @@ class SqlBatchTransaction(BatchTransaction):
 
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         try:
-            self._store.inserter(table).insert(self._conn, rows)
+            bulk_inserter(self._conn.dialect, table).insert(self._conn, rows)
         except IntegrityError as error:
             raise WriteConflict(str(error.orig)) from error
         except DBAPIError as error:
@@ -130,12 +136,6 @@ def _is_unique_violation(error: DBAPIError) -> bool:
 class SqlHiringStore(HiringStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._inserters: dict[str, _BulkInserter] = {}
-
-    def inserter(self, table: str) -> _BulkInserter:
-        if table not in self._inserters:
-            self._inserters[table] = _BulkInserter(self.engine, table)
-        return self._inserters[table]
 
     @contextmanager
     def transaction(self) -> Iterator[BatchTransaction]:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from core.ports import TableArchive, TableReplacement, TableSnapshot, WriteConflict
+from core.ports import (
+    BatchTransaction,
+    Checkpoint,
+    HiringStore,
+    RejectedRow,
+    TableArchive,
+    TableReplacement,
+    TableSnapshot,
+    WriteConflict,
+)
 from domain.entities import TABLES
 
 
@@ -81,3 +90,66 @@ class FakeArchive(TableArchive):
     @contextmanager
     def replacement(self) -> Iterator[TableReplacement]:
         yield FakeReplacement(self)
+
+
+class FakeBatchTransaction(BatchTransaction):
+    def __init__(self, store: FakeHiringStore) -> None:
+        self.store = store
+        self.tables = {name: dict(rows) for name, rows in store.tables.items()}
+        self.rejected: list[RejectedRow] = []
+        self.checkpoints = dict(store.checkpoints)
+        self.committed = False
+
+    def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+        return {i: self.tables[table][i] for i in ids if i in self.tables[table]}
+
+    def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
+        return {i for i in ids if i in self.tables[table]}
+
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        for row in rows:
+            if row[0] in self.tables[table]:
+                raise WriteConflict(f"{table} {row[0]}")
+            self.tables[table][row[0]] = tuple(row)
+
+    def log_rejections(self, rejections: Sequence[RejectedRow]) -> None:
+        self.rejected.extend(rejections)
+
+    def save_checkpoint(self, job_id: str, table: str, checkpoint: Checkpoint) -> None:
+        self.checkpoints[(job_id, table)] = checkpoint
+
+    def commit(self) -> None:
+        if self.store.crash_before_commit == self.store.commits + 1:
+            raise RuntimeError("simulated crash before this commit")
+        self.store.tables = self.tables
+        self.store.rejected.extend(self.rejected)
+        self.store.checkpoints = self.checkpoints
+        self.store.commits += 1
+        self.committed = True
+
+
+class FakeHiringStore(HiringStore):
+    """Keeps tables as dicts; a transaction works on a copy that only ``commit()`` publishes."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[int, tuple[Any, ...]]] = {name: {} for name in TABLES}
+        self.rejected: list[RejectedRow] = []
+        self.checkpoints: dict[tuple[str, str], Checkpoint] = {}
+        self.commits = 0
+        self.crash_before_commit: int | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[BatchTransaction]:
+        yield FakeBatchTransaction(self)
+
+    def load_checkpoint(self, job_id: str, table: str) -> Checkpoint | None:
+        return self.checkpoints.get((job_id, table))
+
+    def rejections(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        return [r.__dict__ for r in self.rejected if r.job_id == job_id][offset:][:limit]
+
+    def count_rows(self, table: str) -> int:
+        return len(self.tables[table])
+
+    def check(self) -> None:
+        return None

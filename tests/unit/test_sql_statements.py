@@ -38,3 +38,37 @@ def test_every_backup_and_restore_statement_compiles_for_sql_server() -> None:
 def test_restore_deletes_by_id_with_an_expanding_list() -> None:
     sql = str(delete_ids_statement(HIRING_TABLES["jobs"]).compile(dialect=mssql.dialect()))
     assert sql.startswith("DELETE FROM jobs WHERE jobs.id IN (__[POSTCOMPILE_ids])")
+
+
+def test_the_schema_and_every_ingest_statement_compile_for_sql_server() -> None:
+    from sqlalchemy import bindparam, select, update
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from infra.db.schema import ingest_checkpoints, metadata, rejected_rows
+
+    dialect = mssql.dialect()
+    ddl = [str(CreateTable(t).compile(dialect=dialect)) for t in metadata.sorted_tables]
+    ddl += [str(CreateIndex(i).compile(dialect=dialect)) for t in metadata.sorted_tables for i in t.indexes]
+    joined = "\n".join(ddl)
+    assert "FOREIGN KEY(department_id) REFERENCES departments (id)" in joined
+    assert "department NVARCHAR(100) NOT NULL" in joined
+    assert "CREATE INDEX ix_hired_employees_datetime ON hired_employees (datetime)" in joined
+
+    statements = [insert(rejected_rows), insert(ingest_checkpoints), select(ingest_checkpoints)]
+    statements.append(update(ingest_checkpoints).where(ingest_checkpoints.c.job_id == "j").values(position=1))
+    for table in HIRING_TABLES.values():
+        statements.append(select(table).where(table.c.id.in_(bindparam("ids", expanding=True))))
+        statements.append(insert(table))
+    assert all(str(s.compile(dialect=dialect)) for s in statements)
+
+
+def test_the_bulk_inserter_for_sql_server_uses_positional_executemany() -> None:
+    from sqlalchemy.dialects.mssql import pyodbc
+
+    from infra.db.store import BulkInserter
+
+    inserter = BulkInserter(pyodbc.dialect(paramstyle="qmark"), "hired_employees")  # pyodbc's own paramstyle
+    assert not inserter.use_copy and inserter.positional
+    assert (
+        inserter.sql == "INSERT INTO hired_employees (id, name, datetime, department_id, job_id) VALUES (?, ?, ?, ?, ?)"
+    )

@@ -7,6 +7,7 @@ except under ``CI=true``, where the same absence is a failure.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,25 @@ import pytest
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-CHALLENGE_DIR = Path(os.environ.get("HIREFLOW_CHALLENGE_DIR", ROOT.parent / "shared" / "data" / "challenge"))
+
+
+def _challenge_dir() -> Path:
+    """``HIREFLOW_CHALLENGE_DIR``, else ``shared/`` beside the checkout, else beside the checkout it was cloned from."""
+    if os.environ.get("HIREFLOW_CHALLENGE_DIR"):
+        return Path(os.environ["HIREFLOW_CHALLENGE_DIR"])
+    candidates = [ROOT.parent / "shared" / "data" / "challenge"]
+    try:
+        origin = subprocess.run(
+            ["git", "config", "--get", "remote.origin.url"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    if origin and "://" not in origin and Path(origin).is_dir():
+        candidates.append(Path(origin).resolve().parent / "shared" / "data" / "challenge")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+CHALLENGE_DIR = _challenge_dir()
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -13,6 +13,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 install: $(STAMP)
 
 run: $(STAMP)
@@ -27,7 +31,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) node_modules/.installed lint typecheck
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 clean:

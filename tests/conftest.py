@@ -7,13 +7,18 @@ except under ``CI=true``, where the same absence is a failure.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from core.ports import BlobStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +43,10 @@ CHALLENGE_DIR = _challenge_dir()
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
+# The public development key every Azurite install accepts; it guards nothing.
+AZURITE_DEVELOPMENT_ACCOUNT = "devstoreaccount1"
+AZURITE_DEVELOPMENT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 def service_missing(reason: str) -> None:
@@ -109,3 +118,90 @@ def redis_url() -> str:
     except Exception as error:  # noqa: BLE001
         service_missing(f"Redis is not reachable at {REDIS_URL}: {type(error).__name__}")
     return REDIS_URL
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def azurite_connection_string_for(port: int) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_DEVELOPMENT_ACCOUNT};"
+        f"AccountKey={AZURITE_DEVELOPMENT_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_DEVELOPMENT_ACCOUNT};"
+    )
+
+
+def _accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private Azurite blob emulator for this test session, kept in memory."""
+    if shutil.which("node") is None:
+        service_missing("Azurite needs Node.js, and node is not on PATH")
+    if not AZURITE.exists():
+        service_missing(f"Azurite is not installed at {AZURITE}; run `npm ci --no-audit --no-fund`")
+    port = free_port()
+    workspace = tmp_path_factory.mktemp("azurite")
+    command = [
+        str(AZURITE),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--silent",
+        "--disableTelemetry",
+    ]
+    with (workspace / "azurite.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workspace)
+    try:
+        deadline = time.monotonic() + 30
+        while not _accepts_connections(port):
+            if process.poll() is not None:
+                output = (workspace / "azurite.log").read_text(errors="replace")[-500:]
+                pytest.fail(f"Azurite exited with code {process.returncode}: {output}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"Azurite did not listen on 127.0.0.1:{port} within 30 seconds")
+            time.sleep(0.1)
+        yield azurite_connection_string_for(port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(params=["local", "azure"])
+def blob_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStorage]:
+    """Each test that takes this runs once on a local folder and once on a fresh Azurite container."""
+    if request.param == "local":
+        from infra.storage.local import LocalFolderStorage
+
+        yield LocalFolderStorage(tmp_path / "blobs")
+        return
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.storage.blob import BlobServiceClient
+
+    from infra.storage.azure import AzureBlobStorage
+
+    connection_string = request.getfixturevalue("azurite_connection_string")
+    container = f"test-{uuid.uuid4().hex[:16]}"
+    yield AzureBlobStorage(connection_string, container)
+    try:
+        BlobServiceClient.from_connection_string(connection_string).delete_container(container)
+    except ResourceNotFoundError:
+        pass

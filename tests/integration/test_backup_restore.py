@@ -333,3 +333,30 @@ def test_a_backup_reads_the_table_in_chunks_ordered_by_id(archive: SqlTableArchi
     assert [len(c) for c in chunks[:3]] == [500, 500, 500]
     ids = [row[0] for chunk in chunks for row in chunk]
     assert ids == sorted(ids) and len(ids) == snapshot.row_count
+
+
+def test_backups_kept_in_a_local_folder_or_in_azure_blob_restore_the_same_rows(
+    archive: SqlTableArchive, engine: Engine, blob_storage: BlobStorage
+) -> None:
+    original = contents(engine)
+    made = backup_tables(archive, blob_storage, FORMAT)
+    assert {b.name for b in blob_storage.list("backups/")} >= {f"backups/{b.table}/{b.id}.avro" for b in made}
+    assert [b.id for b in list_backups(blob_storage, "jobs")] == [made[1].id]
+    vandalise(engine)
+    restore_tables(archive, blob_storage, FORMAT, list(TABLES))
+    assert contents(engine) == original
+
+
+def test_a_truncated_backup_in_azure_blob_is_refused_and_the_table_is_untouched(
+    archive: SqlTableArchive, engine: Engine, blob_storage: BlobStorage
+) -> None:
+    [made] = backup_tables(archive, blob_storage, FORMAT, ["jobs"])
+    name = f"backups/jobs/{made.id}.avro"
+    with blob_storage.open(name) as stream:
+        data = stream.read()
+    blob_storage.write(name, data[: len(data) // 2])
+    vandalise(engine)
+    before = contents(engine)
+    with pytest.raises(InvalidBackup):
+        restore_table(archive, blob_storage, FORMAT, "jobs")
+    assert contents(engine) == before

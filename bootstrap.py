@@ -8,7 +8,9 @@ from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
 from core.ports import BlobStorage, HiringStore
+from core.reports import ReportQueries
 from infra.db.engine import create_schema, make_engine
+from infra.db.reports import SqlReportQueries
 from infra.db.store import SqlHiringStore
 from infra.storage import storage_from_settings
 
@@ -32,3 +34,12 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
     if create_tables:
         create_schema(engine)
     return Services(settings, engine, SqlHiringStore(engine), storage_from_settings(settings))
+
+
+def report_queries(services: Services) -> ReportQueries:
+    """The report adapter: ``extras["reports"]`` if a test put one there, else SQL on the services' engine."""
+    queries = services.extras.get("reports")
+    if not isinstance(queries, ReportQueries):
+        queries = SqlReportQueries(services.engine)
+        services.extras["reports"] = queries
+    return queries

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,20 +12,20 @@ from flask_smorest import Blueprint
 from api.deps import services
 from api.schemas import ErrorSchema, HiredByQuarterSchema, HiringAboveAverageSchema, ReportQuerySchema
 from bootstrap import report_queries
-from core.reports import MEAN_DEFINITION, QUARTERS, hired_by_quarter, hiring_above_average
+from core.reports import (
+    ABOVE_AVERAGE_COLUMNS,
+    MEAN_DEFINITION,
+    QUARTER_COLUMNS,
+    hired_by_quarter,
+    hiring_above_average,
+    rows_as_csv,
+)
 
 blp = Blueprint("reports", __name__, description="Hiring reports for one calendar year (UTC)")
 
-QUARTER_COLUMNS = ("department", "job", *QUARTERS)
-ABOVE_AVERAGE_COLUMNS = ("id", "department", "hired")
-
 
 def csv_response(name: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows([row[c] for c in columns] for row in rows)
-    response = Response(out.getvalue(), mimetype="text/csv")
+    response = Response(rows_as_csv(columns, rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'inline; filename="{name}.csv"'
     return response
 

@@ -7,6 +7,9 @@ definition and put the rows in an order that is the same on every backend.
 from __future__ import annotations
 
 import abc
+import csv
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +19,8 @@ from domain.rules import MAX_YEAR, MIN_YEAR
 
 DEFAULT_YEAR = 2021
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+QUARTER_COLUMNS = ("department", "job", *QUARTERS)
+ABOVE_AVERAGE_COLUMNS = ("id", "department", "hired")
 
 MEAN_DEFINITION = (
     "The mean is the number of employees hired in the year divided by the number of departments in the "
@@ -127,3 +132,12 @@ def hiring_above_average(queries: ReportQueries, year: int = DEFAULT_YEAR) -> Hi
     above = [d for d in departments if d.hired * count > total]
     above.sort(key=lambda d: (-d.hired, d.id))
     return HiringAboveAverage(year, mean, above)
+
+
+def rows_as_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """A report's rows as CSV text with a header line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([row[c] for c in columns] for row in rows)
+    return out.getvalue()

@@ -97,10 +97,43 @@ try {
   result.backupMessage = await page.textContent("#backup-message");
   await page.locator(".operations").screenshot({ path: screenshot.replace(/\.png$/, "-jobs.png") });
 
+  const sent = [];
+  const accept = (route) => {
+    const request = route.request();
+    sent.push({
+      path: new URL(request.url()).pathname,
+      authorization: request.headers()["authorization"] || "",
+      contentType: request.headers()["content-type"] || "",
+      body: request.postData() || "",
+    });
+    return route.fulfill({ status: 202, contentType: "application/json", body: JSON.stringify({ id: "77aa88bb-job" }) });
+  };
+  await page.route("**/upload-files", accept);
+  await page.route("**/restore", accept);
+  await page.evaluate(() => localStorage.setItem("hireflow.access_token", "token-from-sign-in"));
+  await page.setInputFiles("#upload-form input[name='departments']", {
+    name: "departments.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("1,Staff\n"),
+  });
+  await page.setInputFiles("#upload-form input[name='hired_employees']", {
+    name: "hired_employees.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("1,Ann,2021-01-01T00:00:00Z,1,1\n"),
+  });
+  await page.click("#upload-form button[type='submit']");
+  await page.waitForSelector("#upload-message.ok");
+  await page.selectOption("#restore-table", "jobs");
+  await page.click("#restore-form button[type='submit']");
+  await page.waitForSelector("#restore-message.ok");
+  result.sent = sent;
+  result.uploadMessage = await page.textContent("#upload-message");
+
   await page.unroute("**/task-list");
   await page.route("**/task-list", (route) => route.fulfill({ status: 503, contentType: "application/json", body: "{}" }));
   await page.reload({ waitUntil: "load" });
   await page.waitForSelector("#jobs-message.error");
+  await page.waitForFunction(() => document.body.dataset.reportState !== "loading");
   result.jobsUnavailable = await page.textContent("#jobs-message");
   result.reportStateWithoutJobs = await page.getAttribute("body", "data-report-state");
 } finally {

@@ -151,3 +151,21 @@ def test_the_dashboard_shows_job_progress_and_says_clearly_when_a_call_fails(das
     assert shown["backupMessage"] == "Failed: the broker cannot be reached (HTTP 503)"
     assert shown["jobsUnavailable"].startswith("Job list unavailable:")
     assert shown["reportStateWithoutJobs"] == "ready"
+
+
+@pytest.mark.slow
+def test_the_dashboard_sends_uploads_and_restores_as_the_jobs_api_expects(dashboard: dict[str, Any]) -> None:
+    upload, restore = dashboard["result"]["sent"]
+
+    assert upload["path"] == "/upload-files"
+    assert upload["contentType"].startswith("multipart/form-data")
+    assert 'name="departments"; filename="departments.csv"' in upload["body"]
+    assert 'name="hired_employees"; filename="hired_employees.csv"' in upload["body"]
+    assert 'name="jobs"' not in upload["body"]
+    assert (restore["path"], restore["contentType"], json.loads(restore["body"])) == (
+        "/restore",
+        "application/json",
+        {"table": "jobs"},
+    )
+    assert upload["authorization"] == restore["authorization"] == "Bearer token-from-sign-in"
+    assert dashboard["result"]["uploadMessage"] == "Upload accepted (job 77aa88bb)"

@@ -8,9 +8,11 @@ from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
 from core.ports import BackupFormat, BlobStorage, HiringStore, TableArchive
+from core.reports import ReportQueries
 from infra.avro.format import AvroBackupFormat
 from infra.db.archive import SqlTableArchive
 from infra.db.engine import create_schema, make_engine
+from infra.db.reports import SqlReportQueries
 from infra.db.store import SqlHiringStore
 from infra.storage import storage_from_settings
 
@@ -31,6 +33,11 @@ class Services:
     @property
     def backup_format(self) -> BackupFormat:
         return AvroBackupFormat()
+
+    @property
+    def reports(self) -> ReportQueries:
+        """The report queries, on the same engine."""
+        return SqlReportQueries(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

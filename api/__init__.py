@@ -45,9 +45,10 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     api = HireflowApi(app)
     register_error_handlers(app, api)
 
-    from api import batches, docs, health
+    from api import batches, dashboard, docs, health, reports
 
     docs.register(app)
-    for blueprint in (health.blp, batches.blp):
+    app.register_blueprint(dashboard.blp)
+    for blueprint in (health.blp, batches.blp, reports.blp):
         api.register_blueprint(blueprint)
     return app

@@ -64,7 +64,10 @@ def register_error_handlers(app: Flask, api: Api) -> None:
         if isinstance(data, dict) and "messages" in data:  # marshmallow / webargs validation
             details = data["messages"]
             code = "invalid_request"
-        response = error_response(status, code, error.description or error.name, details)
+        message = error.description or error.name
+        if details is not None and message == type(error).description:
+            message = "some request parameters are not valid; see details"
+        response = error_response(status, code, message, details)
         for header, value in getattr(error, "get_headers", lambda: [])() or []:
             if header.lower() in ("allow", "retry-after", "www-authenticate"):
                 response.headers[header] = value

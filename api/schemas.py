@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+from core.reports import DEFAULT_YEAR, MEAN_DEFINITION
+from domain.rules import MAX_YEAR, MIN_YEAR
 
 
 class ErrorBodySchema(Schema):
@@ -44,3 +47,43 @@ class ComponentSchema(Schema):
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"example": "ok"})
     components = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema), required=True)
+
+
+class ReportQuerySchema(Schema):
+    year = fields.Integer(
+        load_default=DEFAULT_YEAR,
+        validate=validate.Range(MIN_YEAR, MAX_YEAR),
+        metadata={"description": f"calendar year in UTC, {MIN_YEAR} to {MAX_YEAR}", "example": DEFAULT_YEAR},
+    )
+    output = fields.String(
+        data_key="format",
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "`csv` answers text/csv with a header line instead of JSON"},
+    )
+
+
+class QuarterRowSchema(Schema):
+    department = fields.String(required=True, metadata={"example": "Accounting"})
+    job = fields.String(required=True, metadata={"example": "Account Representative IV"})
+    Q1 = fields.Integer(required=True, metadata={"example": 1})
+    Q2 = fields.Integer(required=True, metadata={"example": 0})
+    Q3 = fields.Integer(required=True, metadata={"example": 0})
+    Q4 = fields.Integer(required=True, metadata={"example": 0})
+
+
+class HiredByQuarterSchema(Schema):
+    year = fields.Integer(required=True, metadata={"example": DEFAULT_YEAR})
+    rows = fields.List(fields.Nested(QuarterRowSchema), required=True)
+
+
+class DepartmentHiresSchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 8})
+    department = fields.String(required=True, metadata={"example": "Support"})
+    hired = fields.Integer(required=True, metadata={"example": 216})
+
+
+class HiringAboveAverageSchema(Schema):
+    year = fields.Integer(required=True, metadata={"example": DEFAULT_YEAR})
+    mean = fields.Float(required=True, metadata={"description": MEAN_DEFINITION, "example": 136.91666666666666})
+    rows = fields.List(fields.Nested(DepartmentHiresSchema), required=True)

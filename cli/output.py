@@ -9,11 +9,15 @@ from tqdm import tqdm
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns of numbers align right, every other column aligns left."""
     cells = [[str(h) for h in headers]] + [[str(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    numeric = [bool(rows) and all(isinstance(row[i], int | float) for row in rows) for i in range(len(headers))]
 
     def line(row: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=False)))
+        return "  ".join(
+            v.rjust(w) if right else v.ljust(w) for v, w, right in zip(row, widths, numeric, strict=False)
+        ).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])

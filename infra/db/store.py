@@ -34,7 +34,7 @@ class BulkInserter:
         compiled = insert(table).compile(dialect=dialect, column_keys=self.columns)
         self.sql = str(compiled)
         self.positional = dialect.paramstyle in ("qmark", "format", "numeric")
-        processors = [c.type.bind_processor(dialect) for c in table.columns]
+        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns]
         self.processors: list[tuple[int, Callable[[Any], Any]]] = [
             (i, p) for i, p in enumerate(processors) if p is not None
         ]
@@ -56,7 +56,7 @@ class BulkInserter:
                 values = list(row)
                 for i, process in self.processors:
                     values[i] = process(values[i])
-                converted.append(values)
+                converted.append(tuple(values))
             conn.exec_driver_sql(self.sql, converted)
         else:
             conn.exec_driver_sql(self.sql, list(rows))

@@ -1,0 +1,79 @@
+"""``SqlReportQueries``: the report aggregates as SQLAlchemy Core statements, portable across dialects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, Select, and_, case, func, select
+from sqlalchemy.exc import OperationalError
+
+from core.reports import DepartmentHires, QuarterHires, ReportQueries, year_bounds
+from domain.errors import Unavailable
+from infra.db.schema import departments, hired_employees, jobs
+
+he = hired_employees.c
+
+
+def hires_by_quarter_statement(year: int) -> Select[tuple[int, str, int, str, int, int, int, int]]:
+    """Half-open datetime ranges rather than date functions: the same SQL meaning everywhere, and index-friendly."""
+    bounds = year_bounds(year)
+    quarters = [
+        func.count(case((and_(he.datetime >= start, he.datetime < end), he.id))).label(f"Q{number}")
+        for number, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False), start=1)
+    ]
+    return (
+        select(
+            departments.c.id.label("department_id"),
+            departments.c.department,
+            jobs.c.id.label("job_id"),
+            jobs.c.job,
+            *quarters,
+        )
+        .select_from(
+            hired_employees.join(departments, departments.c.id == he.department_id).join(jobs, jobs.c.id == he.job_id)
+        )
+        .where(he.datetime >= bounds[0], he.datetime < bounds[-1])
+        .group_by(departments.c.id, departments.c.department, jobs.c.id, jobs.c.job)
+    )
+
+
+def hires_by_department_statement(year: int) -> Select[tuple[int, str, int]]:
+    bounds = year_bounds(year)
+    hired_in_year = and_(
+        he.department_id == departments.c.id,
+        he.datetime >= bounds[0],
+        he.datetime < bounds[-1],
+    )
+    return (
+        select(departments.c.id, departments.c.department, func.count(he.id).label("hired"))
+        .select_from(departments.outerjoin(hired_employees, hired_in_year))
+        .group_by(departments.c.id, departments.c.department)
+    )
+
+
+class SqlReportQueries(ReportQueries):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except OperationalError:
+            raise Unavailable("the database cannot be reached") from None
+        with conn:
+            yield conn
+
+    def hires_by_quarter(self, year: int) -> list[QuarterHires]:
+        with self._connect() as conn:
+            rows = conn.execute(hires_by_quarter_statement(year)).all()
+        return [
+            QuarterHires(int(d_id), str(dept), int(j_id), str(job), int(q1), int(q2), int(q3), int(q4))
+            for d_id, dept, j_id, job, q1, q2, q3, q4 in rows
+        ]
+
+    def hires_by_department(self, year: int) -> list[DepartmentHires]:
+        with self._connect() as conn:
+            rows = conn.execute(hires_by_department_statement(year)).all()
+        return [DepartmentHires(int(d_id), str(dept), int(hired)) for d_id, dept, hired in rows]

@@ -12,11 +12,11 @@ from domain.errors import ConfigurationError, HireflowError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cli import ingest
+    from cli import ingest, serve
 
     parser = argparse.ArgumentParser(prog="python main.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (ingest,):
+    for module in (ingest, serve):
         module.register(commands)
     return parser
 

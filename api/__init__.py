@@ -45,9 +45,9 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     api = HireflowApi(app)
     register_error_handlers(app, api)
 
-    from api import batches, docs, health
+    from api import batches, docs, health, tasks, uploads
 
     docs.register(app)
-    for blueprint in (health.blp, batches.blp):
+    for blueprint in (health.blp, batches.blp, uploads.blp, tasks.blp):
         api.register_blueprint(blueprint)
     return app

@@ -56,3 +56,9 @@ class Unavailable(HireflowError):
 
 class ConfigurationError(HireflowError):
     code = "configuration_error"
+
+
+class JobFinished(HireflowError):
+    """The job has already finished; it can no longer be changed."""
+
+    code = "job_finished"

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -90,3 +91,33 @@ def redis_url() -> str:
     except Exception as error:  # noqa: BLE001
         service_missing(f"Redis is not reachable at {REDIS_URL}: {type(error).__name__}")
     return REDIS_URL
+
+
+def hireflow_environ(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """Environment variables for a service on its own database, storage folder and broker folder."""
+    return {
+        "DATABASE_URL": database_url,
+        "STORAGE_URL": (tmp_path / "storage").as_uri(),
+        "BROKER_DIR": str(tmp_path / "broker"),
+        **extra,
+    }
+
+
+@pytest.fixture
+def services(tmp_path: Path, database_url: str) -> Iterator[Any]:
+    """The real composition root on a fresh database, with a fake queue: nothing runs until the test runs it."""
+    from bootstrap import bootstrap
+    from core.config import load_settings
+    from tests.job_fakes import FakeJobQueue
+
+    found = bootstrap(load_settings(hireflow_environ(tmp_path, database_url)))
+    found.queue = FakeJobQueue()  # type: ignore[misc]
+    yield found
+    found.dispose()
+
+
+@pytest.fixture
+def client(services: Any) -> Any:
+    from api import create_app
+
+    return create_app(services).test_client()

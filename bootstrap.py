@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -62,3 +64,13 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
     services = Services(settings, engine, SqlHiringStore(engine), storage_from_settings(settings))
     services.extras["broker_check"] = lambda: services.queue.check()
     return services
+
+
+def log_to_stdout(settings: Settings) -> None:
+    """Servers and workers log to stdout, at ``LOG_LEVEL``."""
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+        force=True,
+    )

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Any
 
 from celery.signals import setup_logging, worker_init, worker_process_init, worker_process_shutdown, worker_ready
 
-from bootstrap import Services, bootstrap
+from bootstrap import Services, bootstrap, log_to_stdout
 from core.config import load_settings
 from core.jobs import recover_jobs
 from infra.broker.celery_app import make_celery
@@ -38,11 +37,7 @@ register_tasks(app, process_services)
 
 @setup_logging.connect
 def _log_to_stdout(**_: Any) -> None:
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
-    )
+    log_to_stdout(settings)
 
 
 @worker_init.connect

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from bootstrap import bootstrap
+from bootstrap import bootstrap, log_to_stdout
 from core.config import Settings, load_settings
 
 MAIN = Path(__file__).resolve().parent.parent / "main.py"
@@ -28,15 +27,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     worker.set_defaults(handler=run_worker)
     run = commands.add_parser("run", help="start the web server and a worker together; Ctrl+C stops both")
     run.set_defaults(handler=run_all)
-
-
-def log_to_stdout(settings: Settings) -> None:
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
 
 
 class WebServer(BaseApplication):  # type: ignore[misc]

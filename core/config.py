@@ -25,6 +25,7 @@ class Settings:
     port: int
     broker_dir: Path = VAR_DIR / "broker"
     broker_visibility_timeout: int = 3600
+    broker_key_prefix: str = ""
     job_lease_seconds: int = 30
     web_workers: int = 2
     worker_concurrency: int = 2
@@ -84,6 +85,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         port=int(port_text),
         broker_dir=broker_dir,
         broker_visibility_timeout=whole_number("CELERY_VISIBILITY_TIMEOUT", 3600),
+        broker_key_prefix=get("CELERY_KEY_PREFIX", "") or "",
         job_lease_seconds=whole_number("JOB_LEASE_SECONDS", 30, minimum=3),
         web_workers=whole_number("WEB_CONCURRENCY", 2),
         worker_concurrency=whole_number("WORKER_CONCURRENCY", 2),

@@ -19,7 +19,9 @@ def broker_options(settings: Settings) -> tuple[str, dict[str, Any]]:
     """Redis when a broker URL is set; otherwise kombu's filesystem transport under ``BROKER_DIR``."""
     if settings.broker_url:
         timeout = settings.broker_visibility_timeout
+        prefix = {"global_keyprefix": settings.broker_key_prefix} if settings.broker_key_prefix else {}
         return settings.broker_url, {
+            **prefix,
             # An unacknowledged message (its worker died) is handed out again after this long.
             "visibility_timeout": timeout,
             "unacked_restore_interval": max(1, min(60, timeout // 4)),

@@ -31,7 +31,7 @@ browser: $(CHROMIUM_STAMP) $(NODE_STAMP)
 run: $(STAMP)
 	$(PY) main.py init-db
 	$(PY) main.py generate-sample --if-empty
-	$(PY) main.py migrate
+	$(PY) main.py run
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

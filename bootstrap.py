@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import Engine
 
 from core.config import Settings, load_settings
-from core.ports import BackupFormat, BlobStorage, HiringStore, TableArchive
+from core.ingest_jobs import ingest_job
+from core.jobs import JobKinds
+from core.ports import BackupFormat, BlobStorage, HiringStore, JobQueue, JobStore, TableArchive
 from core.reports import ReportQueries
 from infra.avro.format import AvroBackupFormat
 from infra.db.archive import SqlTableArchive
 from infra.db.engine import create_schema, make_engine
+from infra.db.jobs import SqlJobStore
 from infra.db.reports import SqlReportQueries
 from infra.db.store import SqlHiringStore
 from infra.storage import storage_from_settings
+
+
+def job_kinds() -> JobKinds:
+    """The function the worker runs for each kind of job."""
+    kinds = JobKinds()
+    kinds.register("ingest", ingest_job)
+    return kinds
 
 
 @dataclass
@@ -39,7 +52,24 @@ class Services:
         """The report queries, on the same engine."""
         return SqlReportQueries(self.engine)
 
+    @cached_property
+    def jobs(self) -> JobStore:
+        return SqlJobStore(self.engine)
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        """Built on first use, so a process that never queues a job never connects to the broker."""
+        from infra.broker.celery_app import CeleryJobQueue, make_celery
+
+        return CeleryJobQueue(make_celery(self.settings))
+
+    @cached_property
+    def job_kinds(self) -> JobKinds:
+        return job_kinds()
+
     def dispose(self) -> None:
+        if "queue" in self.__dict__:
+            self.queue.close()
         self.engine.dispose()
 
 
@@ -49,4 +79,16 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
     engine = make_engine(settings.database_url)
     if create_tables:
         create_schema(engine)
-    return Services(settings, engine, SqlHiringStore(engine), storage_from_settings(settings))
+    services = Services(settings, engine, SqlHiringStore(engine), storage_from_settings(settings))
+    services.extras["broker_check"] = lambda: services.queue.check()
+    return services
+
+
+def log_to_stdout(settings: Settings) -> None:
+    """Servers and workers log to stdout, at ``LOG_LEVEL``."""
+    logging.basicConfig(
+        stream=sys.stdout,
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+        force=True,
+    )

@@ -10,7 +10,8 @@ from flask import request
 from flask_smorest import Blueprint
 
 from api.deps import services
-from api.schemas import BatchResultSchema, ErrorSchema
+from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
+from api.uploads import enqueue_from_storage, has_body
 from core.csv_records import csv_records
 from core.ingest import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
 from domain.entities import TABLES
@@ -44,7 +45,7 @@ def _example_row(table: str) -> dict[str, Any]:
 def _request_body_doc(table: str) -> dict[str, Any]:
     columns = TABLES[table].column_names
     return {
-        "required": True,
+        "required": False,
         "content": {
             "application/json": {
                 "schema": {
@@ -117,7 +118,9 @@ def insert_batch(table: str) -> dict[str, Any]:
 
 
 def _make_route(table: str) -> None:
-    def view() -> dict[str, Any]:
+    def view() -> Any:
+        if not has_body():
+            return enqueue_from_storage([table])
         return insert_batch(table)
 
     view.__name__ = f"insert_{table}"
@@ -126,11 +129,21 @@ def _make_route(table: str) -> None:
         "Every row is validated against the data dictionary; all fields are required. Rows that break a rule "
         "are not inserted: they are listed under `rejected` with their reasons and logged in `rejected_rows`. "
         "Valid rows in the same request are inserted. A row whose id already exists with the same content is "
-        "counted in `already_exists`; with different content it is rejected as a `conflict`."
+        "counted in `already_exists`; with different content it is rejected as a `conflict`.\n\n"
+        f"With no body at all, `{table}.csv` in storage is migrated in the background instead: 202 with a task id."
     )
     decorated = blp.doc(requestBody=_request_body_doc(table))(view)
     decorated = blp.response(200, BatchResultSchema)(decorated)
-    for status, text in ((400, "Not an array, empty, or not JSON"), (413, "More than 1000 rows")):
+    decorated = blp.alt_response(202, schema=TaskCreatedSchema, description="No body: the CSV file is queued")(
+        decorated
+    )
+    for status, text in (
+        (400, "Not an array, empty, or not JSON"),
+        (404, f"No body, and {table}.csv is missing from storage"),
+        (413, "More than 1000 rows"),
+        (415, "Neither application/json nor text/csv"),
+        (503, "The database or the broker is down"),
+    ):
         decorated = blp.alt_response(status, schema=ErrorSchema, description=text)(decorated)
     blp.route(PATHS[table], methods=["POST"], endpoint=f"insert_{table}")(decorated)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from flask_smorest import Api
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import (
@@ -14,11 +15,13 @@ from domain.errors import (
     ConfigurationError,
     HireflowError,
     InvalidRequest,
+    JobFinished,
     NotFound,
     Unavailable,
     UnknownTable,
     UnsupportedContentType,
 )
+from infra.db.engine import first_line
 
 log = logging.getLogger("hireflow.api")
 
@@ -29,6 +32,7 @@ STATUS_BY_ERROR: tuple[tuple[type[HireflowError], int], ...] = (
     (UnknownTable, 404),
     (NotFound, 404),
     (InvalidRequest, 400),
+    (JobFinished, 409),
     (Unavailable, 503),
     (ConfigurationError, 500),
 )
@@ -54,6 +58,11 @@ def register_error_handlers(app: Flask, api: Api) -> None:
         if isinstance(error, Unavailable):
             response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(OperationalError)
+    def database_error(error: OperationalError) -> Response:
+        log.warning("database error while serving a request: %s", first_line(error))
+        return domain_error(Unavailable("the database cannot be reached", {"reason": first_line(error)}))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

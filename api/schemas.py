@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from core.jobs import JOB_KINDS
+from core.ports import JobState
 from core.reports import DEFAULT_YEAR, MEAN_DEFINITION
 from domain.rules import MAX_YEAR, MIN_YEAR
+
+STATES = [state.value for state in JobState]
 
 
 class ErrorBodySchema(Schema):
@@ -87,3 +91,76 @@ class HiringAboveAverageSchema(Schema):
     year = fields.Integer(required=True, metadata={"example": DEFAULT_YEAR})
     mean = fields.Float(required=True, metadata={"description": MEAN_DEFINITION, "example": 136.91666666666666})
     rows = fields.List(fields.Nested(DepartmentHiresSchema), required=True)
+
+
+class TaskCreatedSchema(Schema):
+    task_id = fields.String(required=True, metadata={"example": "9b2f6c1e-8d0a-4c55-9a57-3c1f0d6e2b11"})
+    state = fields.String(required=True, metadata={"example": "PENDING"})
+    status_url = fields.String(required=True, metadata={"example": "/task-status/9b2f6c1e-8d0a-4c55-9a57-3c1f0d6e2b11"})
+
+
+class TableCountsSchema(Schema):
+    processed = fields.Integer(required=True)
+    inserted = fields.Integer(required=True)
+    already_exists = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+
+
+class TaskSchema(Schema):
+    task_id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"example": "ingest"})
+    state = fields.String(required=True, metadata={"enum": STATES})
+    params = fields.Dict(required=True)
+    rows_done = fields.Integer(required=True)
+    rows_total = fields.Integer(required=True, allow_none=True, metadata={"description": "null while unknown"})
+    percent = fields.Float(required=True)
+    counts = fields.Dict(
+        keys=fields.String(), values=fields.Nested(TableCountsSchema), required=True, metadata={"example": {}}
+    )
+    result = fields.Dict(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    cancel_requested = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    started_at = fields.DateTime(required=True, allow_none=True)
+    finished_at = fields.DateTime(required=True, allow_none=True)
+    worker = fields.String(required=True, allow_none=True)
+    attempts = fields.Integer(required=True)
+
+
+class TaskListSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class TaskListQuerySchema(Schema):
+    state = fields.String(
+        validate=validate.OneOf(["PENDING", "STARTED", "PROGRESS", "SUCCESS", "FAILURE", "CANCELLED"])
+    )
+    kind = fields.String(validate=validate.OneOf(JOB_KINDS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class RejectionSchema(Schema):
+    table = fields.String(required=True)
+    source = fields.String(required=True)
+    line = fields.Integer(required=True, metadata={"description": "line number in the CSV file"})
+    batch = fields.Integer(required=True, allow_none=True)
+    record = fields.String(required=True, metadata={"description": "the line as it was read"})
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+
+
+class RejectionsSchema(Schema):
+    task_id = fields.String(required=True)
+    items = fields.List(fields.Nested(RejectionSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class RejectionsQuerySchema(Schema):
+    output = fields.String(data_key="format", load_default="json", validate=validate.OneOf(["json", "csv"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

@@ -23,6 +23,12 @@ class Settings:
     log_level: str
     host: str
     port: int
+    broker_dir: Path = VAR_DIR / "broker"
+    broker_visibility_timeout: int = 3600
+    broker_key_prefix: str = ""
+    job_lease_seconds: int = 30
+    web_workers: int = 2
+    worker_concurrency: int = 2
 
     @property
     def uses_embedded_broker(self) -> bool:
@@ -61,6 +67,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigurationError(f"PORT must be a TCP port number, got {port_text!r}")
 
+    broker_dir = Path(get("BROKER_DIR", str(VAR_DIR / "broker")) or "")
+
+    def whole_number(name: str, default: int, minimum: int = 1) -> int:
+        text = get(name, str(default)) or ""
+        if not text.isdigit() or int(text) < minimum:
+            raise ConfigurationError(f"{name} must be a whole number of at least {minimum}, got {text!r}")
+        return int(text)
+
     return Settings(
         database_url=database_url,
         storage_url=storage_url,
@@ -69,4 +83,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         host=get("HOST", "127.0.0.1") or "127.0.0.1",
         port=int(port_text),
+        broker_dir=broker_dir,
+        broker_visibility_timeout=whole_number("CELERY_VISIBILITY_TIMEOUT", 3600),
+        broker_key_prefix=get("CELERY_KEY_PREFIX", "") or "",
+        job_lease_seconds=whole_number("JOB_LEASE_SECONDS", 30, minimum=3),
+        web_workers=whole_number("WEB_CONCURRENCY", 2),
+        worker_concurrency=whole_number("WORKER_CONCURRENCY", 2),
     )

@@ -129,7 +129,8 @@ def raw_text(payload: Any) -> str:
             text = json.dumps(payload, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             text = repr(payload)
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    # PostgreSQL text cannot hold NUL; the log keeps it visible as an escape instead.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     return text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS] + "…[truncated]"
 
 

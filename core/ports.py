@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import IO, Any
 
 from domain.rules import Reason
@@ -236,3 +237,119 @@ class BackupFormat(abc.ABC):
 
 
 Records = Iterator[tuple[int, Any]]
+
+
+class JobState(StrEnum):
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCELLED = "CANCELLED"
+
+
+FINISHED_STATES = frozenset({JobState.SUCCESS, JobState.FAILURE, JobState.CANCELLED})
+RUNNING_STATES = frozenset({JobState.STARTED, JobState.PROGRESS})
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    rows_done: int = 0
+    rows_total: int | None = None
+    percent: float = 0.0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    """One background job (ingest, backup, restore) as recorded in our own table."""
+
+    id: str
+    kind: str
+    params: dict[str, Any]
+    state: JobState = JobState.PENDING
+    progress: JobProgress = field(default_factory=JobProgress)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    cancel_requested: bool = False
+    worker: str | None = None
+    heartbeat_at: datetime | None = None
+    attempts: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+
+@dataclass(frozen=True)
+class Lease:
+    """What a worker learns each time it reports on a job it runs."""
+
+    held: bool
+    cancel_requested: bool = False
+
+
+class JobStore(abc.ABC):
+    """Where jobs, their progress and their outcome are recorded; the source of truth for ``/task-status``."""
+
+    @abc.abstractmethod
+    def add(self, job: Job) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, job_id: str) -> Job | None: ...
+
+    @abc.abstractmethod
+    def newest(
+        self, *, state: JobState | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Job], int]:
+        """One page of jobs, newest first, and how many match in all."""
+
+    @abc.abstractmethod
+    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> Job | None:
+        """Take the job for ``worker`` if it is pending, already held by ``worker``, or its lease went stale
+        (last heartbeat before ``stale_before``); mark it STARTED. None if it is finished, missing, or held."""
+
+    @abc.abstractmethod
+    def report(self, job_id: str, worker: str, now: datetime, progress: JobProgress | None = None) -> Lease:
+        """Renew the worker's lease and, with ``progress``, record it (state PROGRESS), in a transaction of its own."""
+
+    @abc.abstractmethod
+    def finish(
+        self,
+        job_id: str,
+        state: JobState,
+        now: datetime,
+        *,
+        worker: str | None = None,
+        progress: JobProgress | None = None,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Record the outcome of an unfinished job (only while ``worker``, if given, holds it); False otherwise."""
+
+    @abc.abstractmethod
+    def request_cancel(self, job_id: str, now: datetime) -> Job | None:
+        """Cancel a pending job at once, or flag a running one so its worker stops between batches."""
+
+    @abc.abstractmethod
+    def stale(self, stale_before: datetime) -> list[Job]:
+        """Running jobs whose worker has not reported since ``stale_before``."""
+
+
+class JobQueue(abc.ABC):
+    """Hands a recorded job to the workers."""
+
+    @abc.abstractmethod
+    def enqueue(self, job_id: str) -> None:
+        """Raise ``Unavailable`` if the broker cannot take it."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise ``Unavailable`` if the broker cannot be reached."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the broker connections this process holds."""

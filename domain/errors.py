@@ -80,3 +80,9 @@ class RestoreRefused(HireflowError):
 
 class BackupFailed(HireflowError):
     code = "backup_failed"
+
+
+class JobFinished(HireflowError):
+    """The job has already finished; it can no longer be changed."""
+
+    code = "job_finished"

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -205,3 +206,33 @@ def blob_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blo
         BlobServiceClient.from_connection_string(connection_string).delete_container(container)
     except ResourceNotFoundError:
         pass
+
+
+def hireflow_environ(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """Environment variables for a service on its own database, storage folder and broker folder."""
+    return {
+        "DATABASE_URL": database_url,
+        "STORAGE_URL": (tmp_path / "storage").as_uri(),
+        "BROKER_DIR": str(tmp_path / "broker"),
+        **extra,
+    }
+
+
+@pytest.fixture
+def services(tmp_path: Path, database_url: str) -> Iterator[Any]:
+    """The real composition root on a fresh database, with a fake queue: nothing runs until the test runs it."""
+    from bootstrap import bootstrap
+    from core.config import load_settings
+    from tests.job_fakes import FakeJobQueue
+
+    found = bootstrap(load_settings(hireflow_environ(tmp_path, database_url)))
+    found.queue = FakeJobQueue()  # type: ignore[misc]
+    yield found
+    found.dispose()
+
+
+@pytest.fixture
+def client(services: Any) -> Any:
+    from api import create_app
+
+    return create_app(services).test_client()

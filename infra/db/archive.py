@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Delete, Engine, Select, Table, Update, bindparam, delete, func, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.ports import TableArchive, TableReplacement, TableSnapshot, WriteConflict
-from domain.errors import Unavailable
+from infra.db.engine import connect, first_line
 from infra.db.schema import HIRING_TABLES
-from infra.db.store import _first_line, _is_unique_violation, bulk_inserter
+from infra.db.store import _is_unique_violation, bulk_inserter
 
 DELETE_CHUNK = 1000
 
@@ -112,10 +112,10 @@ def _conflicts() -> Iterator[None]:
     try:
         yield
     except IntegrityError as error:
-        raise WriteConflict(_first_line(error)) from error
+        raise WriteConflict(first_line(error)) from error
     except DBAPIError as error:
         if _is_unique_violation(error):
-            raise WriteConflict(_first_line(error)) from error
+            raise WriteConflict(first_line(error)) from error
         raise
 
 
@@ -124,18 +124,9 @@ class SqlTableArchive(TableArchive):
         self.engine = engine
 
     @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        try:
-            conn = self.engine.connect()
-        except OperationalError as error:
-            raise Unavailable("the database cannot be reached", {"reason": _first_line(error)}) from None
-        with conn:
-            yield conn
-
-    @contextmanager
     def snapshot(self, table: str) -> Iterator[TableSnapshot]:
         t = HIRING_TABLES[table]
-        with self._connect() as conn:
+        with connect(self.engine) as conn:
             dialect = self.engine.dialect.name
             if dialect == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
@@ -150,7 +141,7 @@ class SqlTableArchive(TableArchive):
 
     @contextmanager
     def replacement(self) -> Iterator[TableReplacement]:
-        with self._connect() as conn:
+        with connect(self.engine) as conn:
             if self.engine.dialect.name == "sqlite":
                 # Take the write lock before the checks, so no writer slips in between.
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from domain.errors import ConfigurationError
+from domain.errors import ConfigurationError, Unavailable
 from infra.db.schema import SCHEMA_VERSION, metadata, schema_version
 
 
@@ -61,3 +63,18 @@ def create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         if conn.execute(select(schema_version.c.version)).first() is None:
             conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Connection]:
+    """A connection; the database being unreachable, or lost mid-way, surfaces as ``Unavailable``."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except OperationalError as error:
+        raise Unavailable("the database cannot be reached", {"reason": first_line(error)}) from None
+
+
+def first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", error))
+    return text.splitlines()[0] if text else type(error).__name__

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -80,3 +83,28 @@ schema_version = Table(
 )
 
 HIRING_TABLES = {t.name: t for t in (departments, jobs, hired_employees)}
+
+# Background jobs (ingest, backup, restore). Named so as not to clash with the hiring table ``jobs``.
+background_jobs = Table(
+    "background_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("rows_done", BigInteger, nullable=False, default=0),
+    Column("rows_total", BigInteger, nullable=True),
+    Column("percent", Float, nullable=False, default=0.0),
+    Column("counts", JSON, nullable=False),
+    Column("result", JSON, nullable=True),
+    Column("error", UnicodeText, nullable=True),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("started_at", DateTime(timezone=False), nullable=True),
+    Column("finished_at", DateTime(timezone=False), nullable=True),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("worker", String(200), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=False), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_background_jobs_created_at", "created_at"),
+    Index("ix_background_jobs_state_created_at", "state", "created_at"),
+)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, bindparam, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.ports import BatchTransaction, Checkpoint, HiringStore, RejectedRow, TableCounts, WriteConflict
-from domain.errors import Unavailable
+from infra.db.engine import connect
 from infra.db.schema import HIRING_TABLES, ingest_checkpoints, rejected_rows
 
 _COUNT_FIELDS = ("processed", "inserted", "already_exists", "rejected")
@@ -147,14 +147,8 @@ class SqlHiringStore(HiringStore):
                 if not tx.committed:
                     conn.rollback()
 
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        try:
-            conn = self.engine.connect()
-        except OperationalError as error:
-            raise Unavailable("the database cannot be reached", {"reason": _first_line(error)}) from None
-        with conn:
-            yield conn
+    def _connect(self) -> AbstractContextManager[Connection]:
+        return connect(self.engine)
 
     def load_checkpoint(self, job_id: str, table: str) -> Checkpoint | None:
         c = ingest_checkpoints.c
@@ -194,8 +188,3 @@ class SqlHiringStore(HiringStore):
     def check(self) -> None:
         with self._connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-
-
-def _first_line(error: Exception) -> str:
-    text = str(getattr(error, "orig", error))
-    return text.splitlines()[0] if text else type(error).__name__

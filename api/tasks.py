@@ -1,0 +1,133 @@
+"""Follow background jobs: ``/task-status/<id>``, its rejections, cancelling it, and ``/task-list``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, stream_with_context
+from flask_smorest import Blueprint
+
+from api.deps import services
+from api.schemas import (
+    ErrorSchema,
+    RejectionsQuerySchema,
+    RejectionsSchema,
+    TaskListQuerySchema,
+    TaskListSchema,
+    TaskSchema,
+)
+from core.jobs import cancel_job, get_job, list_jobs
+from core.ports import Job, JobState
+
+blp = Blueprint("tasks", __name__, description="Progress, outcome and rejected rows of background tasks")
+
+CSV_PAGE = 1000
+NOT_FOUND = "No task has this id"
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment else None
+
+
+def task_body(job: Job) -> dict[str, Any]:
+    return {
+        "task_id": job.id,
+        "kind": job.kind,
+        "state": job.state.value,
+        "params": job.params,
+        "rows_done": job.progress.rows_done,
+        "rows_total": job.progress.rows_total,
+        "percent": job.progress.percent,
+        "counts": job.progress.counts,
+        "result": job.result,
+        "error": job.error,
+        "cancel_requested": job.cancel_requested,
+        "created_at": _utc(job.created_at),
+        "started_at": _utc(job.started_at),
+        "finished_at": _utc(job.finished_at),
+        "worker": job.worker,
+        "attempts": job.attempts,
+    }
+
+
+@blp.route("/task-status/<task_id>", methods=["GET"])
+@blp.response(200, TaskSchema)
+@blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
+def task_status(task_id: str) -> dict[str, Any]:
+    """State and progress of a task: rows done, percent, counts per table, then its result or error."""
+    return task_body(get_job(services().jobs, task_id))
+
+
+@blp.route("/task-status/<task_id>", methods=["DELETE"])
+@blp.response(200, TaskSchema)
+@blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
+@blp.alt_response(409, schema=ErrorSchema, description="The task already finished")
+def delete_task(task_id: str) -> dict[str, Any]:
+    """Cancel a task: a pending one at once, a running one between two batches (rows already committed stay)."""
+    return task_body(cancel_job(services().jobs, task_id))
+
+
+@blp.route("/task-status/<task_id>/cancel", methods=["POST"])
+@blp.response(200, TaskSchema)
+@blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
+@blp.alt_response(409, schema=ErrorSchema, description="The task already finished")
+def cancel_task(task_id: str) -> dict[str, Any]:
+    """Cancel a task; the same as `DELETE /task-status/<task_id>`."""
+    return task_body(cancel_job(services().jobs, task_id))
+
+
+@blp.route("/task-list", methods=["GET"])
+@blp.arguments(TaskListQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, TaskListSchema)
+def task_list(page: int, per_page: int, state: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    """Tasks, newest first; filter by `state` and `kind`, page with `page` and `per_page`."""
+    found = list_jobs(
+        services().jobs, state=JobState(state) if state else None, kind=kind, page=page, per_page=per_page
+    )
+    return {
+        "items": [task_body(job) for job in found.items],
+        "total": found.total,
+        "page": found.page,
+        "per_page": found.per_page,
+    }
+
+
+@blp.route("/task-status/<task_id>/rejections", methods=["GET"])
+@blp.arguments(RejectionsQuerySchema, location="query", as_kwargs=True)
+@blp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+@blp.response(200, RejectionsSchema)
+@blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
+def task_rejections(task_id: str, output: str, page: int, per_page: int) -> Any:
+    """Rows the task refused, with their reasons, in file order. `?format=csv` downloads them all as CSV."""
+    found = services()
+    job = get_job(found.jobs, task_id)
+    total = sum(counts.get("rejected", 0) for counts in job.progress.counts.values())
+    if output == "csv":
+        response = Response(stream_with_context(_rejections_csv(task_id)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="rejections-{task_id}.csv"'
+        return response
+    items = found.store.rejections(task_id, limit=per_page, offset=(page - 1) * per_page)
+    return {"task_id": task_id, "items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def _rejections_csv(task_id: str) -> Iterator[str]:
+    store = services().store
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["table", "source", "line", "batch", "record", "reasons"])
+    offset = 0
+    while True:
+        rows = store.rejections(task_id, limit=CSV_PAGE, offset=offset)
+        for row in rows:
+            reasons = "; ".join(f"{r['code']}: {r['message']}" for r in row["reasons"])
+            writer.writerow([row["table"], row["source"], row["line"], row["batch"], row["record"], reasons])
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        if len(rows) < CSV_PAGE:
+            return
+        offset += CSV_PAGE

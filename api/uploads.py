@@ -1,0 +1,114 @@
+"""Queue the migration of CSV files: ``POST /upload-files``, ``/upload-hired-employees``, or a batch path, no body."""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from flask import Response, jsonify, request, url_for
+from flask_smorest import Blueprint
+
+from api.deps import services
+from api.schemas import ErrorSchema, TaskCreatedSchema
+from core.ingest_jobs import root_sources, submit_ingest, upload_and_submit_ingest
+from core.ports import Job
+from domain.entities import TABLES
+from domain.errors import InvalidRequest, UnsupportedContentType
+
+blp = Blueprint("uploads", __name__, description="Migrate CSV files in the background; follow them at /task-status")
+
+MULTIPART = "multipart/form-data"
+
+
+def has_body() -> bool:
+    return bool(request.content_length) or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+
+
+def task_created(job: Job) -> Response:
+    location = url_for("tasks.task_status", task_id=job.id)
+    response = jsonify({"task_id": job.id, "state": job.state.value, "status_url": location})
+    response.status_code = 202
+    response.headers["Location"] = location
+    return response
+
+
+def enqueue_from_storage(tables: list[str]) -> Response:
+    found = services()
+    return task_created(submit_ingest(found.jobs, found.queue, found.storage, root_sources(tables)))
+
+
+def uploaded_files(accepted: list[str]) -> dict[str, IO[bytes]]:
+    if request.mimetype != MULTIPART:
+        raise UnsupportedContentType(
+            f"Content-Type {request.mimetype or '(none)'} is not accepted; send {MULTIPART} with CSV files, or no body",
+            {"accepted": [MULTIPART]},
+        )
+    if request.form:
+        raise InvalidRequest(
+            f"form field(s) {', '.join(sorted(request.form))} must be files", {"accepted_files": accepted}
+        )
+    files = {}
+    for name in request.files:
+        if name not in accepted:
+            raise InvalidRequest(f"unknown file field {name!r}", {"accepted_files": accepted})
+        if len(request.files.getlist(name)) > 1:
+            raise InvalidRequest(f"send one file named {name!r}, not several", {"accepted_files": accepted})
+        files[name] = request.files[name].stream
+    if not files:
+        raise InvalidRequest("the form holds no file", {"accepted_files": accepted})
+    return files
+
+
+def upload_or_enqueue(tables: list[str]) -> Response:
+    if not has_body():
+        return enqueue_from_storage(tables)
+    files = uploaded_files(tables)
+    found = services()
+    return task_created(upload_and_submit_ingest(found.jobs, found.queue, found.storage, files))
+
+
+def _multipart_doc(tables: list[str]) -> dict[str, Any]:
+    return {
+        "required": False,
+        "content": {
+            MULTIPART: {
+                "schema": {
+                    "type": "object",
+                    "properties": {table: {"type": "string", "format": "binary"} for table in tables},
+                }
+            }
+        },
+    }
+
+
+def _document(view: Any, tables: list[str]) -> Any:
+    view = blp.doc(requestBody=_multipart_doc(tables))(view)
+    view = blp.response(202, TaskCreatedSchema, description="Queued; poll the Location header")(view)
+    for status, text in (
+        (400, "A form field that is not one of the files"),
+        (404, "A CSV file is missing from storage"),
+        (415, "Neither multipart/form-data nor an empty body"),
+        (503, "The database or the broker is down"),
+    ):
+        view = blp.alt_response(status, schema=ErrorSchema, description=text)(view)
+    return view
+
+
+def upload_files() -> Response:
+    """Migrate departments, jobs and hired employees.
+
+    With multipart files named `departments`, `jobs` and/or `hired_employees`, they are stored under
+    `uploads/<task_id>/` and migrated. With no body, the three CSV files at the root of the storage are
+    migrated. Answers 202 at once with the task id; the migration runs on a worker.
+    """
+    return upload_or_enqueue(list(TABLES))
+
+
+def upload_hired_employees() -> Response:
+    """Migrate hired employees: the uploaded `hired_employees` file, or with no body `hired_employees.csv`."""
+    return upload_or_enqueue(["hired_employees"])
+
+
+blp.route("/upload-files", methods=["POST"], endpoint="upload_files")(_document(upload_files, list(TABLES)))
+blp.route("/upload-hired-employees", methods=["POST"], endpoint="upload_hired_employees")(
+    _document(upload_hired_employees, ["hired_employees"])
+)

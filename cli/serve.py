@@ -1,0 +1,123 @@
+"""``serve`` (gunicorn), ``worker`` (Celery) and ``run`` (both, as child processes)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess  # nosec B404 - used only to start this program's own serve and worker commands
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bootstrap import bootstrap, log_to_stdout
+from core.config import Settings, load_settings
+
+MAIN = Path(__file__).resolve().parent.parent / "main.py"
+STOP_GRACE_SECONDS = 30
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = commands.add_parser("serve", help="serve the REST API with gunicorn on HOST:PORT")
+    serve.set_defaults(handler=serve_web)
+    worker = commands.add_parser("worker", help="run a Celery worker that executes the queued tasks")
+    worker.set_defaults(handler=run_worker)
+    run = commands.add_parser("run", help="start the web server and a worker together; Ctrl+C stops both")
+    run.set_defaults(handler=run_all)
+
+
+class WebServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn, configured from our settings; each worker process builds its own app after the fork."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        options: dict[str, Any] = {
+            "bind": f"{self.settings.host}:{self.settings.port}",
+            "workers": self.settings.web_workers,
+            "worker_class": "gthread",
+            "threads": 4,
+            "timeout": 300,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": self.settings.log_level.lower(),
+            "proc_name": "hireflow-web",
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from api import create_app
+
+        return create_app(bootstrap(self.settings, create_tables=False))
+
+
+def serve_web(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    log_to_stdout(settings)
+    bootstrap(settings).dispose()
+    WebServer(settings).run()
+    return 0
+
+
+def run_worker(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    from celery_worker import app
+
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={settings.log_level}",
+            f"--concurrency={settings.worker_concurrency}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname=hireflow@%h",
+        ]
+    )
+    return 0
+
+
+def run_all(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    log_to_stdout(settings)
+    bootstrap(settings).dispose()
+    # Fixed argument lists naming our own interpreter and entry point; no user input reaches them.
+    children = [
+        subprocess.Popen([sys.executable, str(MAIN), command], process_group=0)  # nosec B603
+        for command in ("serve", "worker")
+    ]
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    broker = "Redis" if settings.broker_url else f"the folder {settings.broker_dir}"
+    print(
+        f"hireflow: serving http://{settings.host}:{settings.port} (API docs at /docs), worker on {broker}; "
+        "Ctrl+C stops both",
+        flush=True,
+    )
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    codes = [child.returncode for child in children]
+    return next((code for code in codes if code not in (0, -signal.SIGINT, -signal.SIGTERM)), 0)

@@ -1,0 +1,95 @@
+"""Migrating CSV files as a background job: check and upload the sources, submit, and the worker's function."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO, Any
+
+from core.ingest import Cancelled, ingest_blob
+from core.jobs import Clock, ProgressReporter, StopCheck, new_job_id, submit_job, utcnow
+from core.ports import BlobStorage, Job, JobQueue, JobStore, TableCounts
+from domain.entities import TABLES
+from domain.errors import InvalidRequest, SourceNotFound
+
+
+def root_sources(tables: list[str] | None = None) -> dict[str, str]:
+    """The CSV files at the root of the storage: ``departments.csv``, ``jobs.csv``, ``hired_employees.csv``."""
+    return {table: f"{table}.csv" for table in tables or TABLES}
+
+
+def upload_name(job_id: str, table: str) -> str:
+    return f"uploads/{job_id}/{table}.csv"
+
+
+def submit_ingest(
+    jobs: JobStore,
+    queue: JobQueue,
+    storage: BlobStorage,
+    sources: Mapping[str, str],
+    *,
+    job_id: str | None = None,
+    now: Clock = utcnow,
+) -> Job:
+    """Queue the migration of ``{table: blob name}``; refuse it at once if a blob is missing."""
+    unknown = [table for table in sources if table not in TABLES]
+    if unknown:
+        raise InvalidRequest(f"unknown table(s): {', '.join(unknown)}", {"accepted": list(TABLES)})
+    if not sources:
+        raise InvalidRequest("nothing to migrate: name at least one table")
+    missing = [name for name in sources.values() if not storage.exists(name)]
+    if missing:
+        raise SourceNotFound(f"missing in storage: {', '.join(missing)}", {"missing": missing})
+    ordered = {table: sources[table] for table in TABLES if table in sources}
+    return submit_job(jobs, queue, "ingest", {"sources": ordered}, job_id=job_id, now=now)
+
+
+def upload_and_submit_ingest(
+    jobs: JobStore,
+    queue: JobQueue,
+    storage: BlobStorage,
+    files: Mapping[str, IO[bytes]],
+    now: Clock = utcnow,
+) -> Job:
+    """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration."""
+    unknown = [name for name in files if name not in TABLES]
+    if unknown:
+        raise InvalidRequest(
+            f"unknown file field(s): {', '.join(unknown)}; send departments, jobs and/or hired_employees",
+            {"accepted": list(TABLES)},
+        )
+    job_id = new_job_id()
+    sources = {}
+    for table, stream in files.items():
+        sources[table] = upload_name(job_id, table)
+        storage.write(sources[table], stream)
+    return submit_ingest(jobs, queue, storage, sources, job_id=job_id, now=now)
+
+
+def ingest_job(
+    services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
+) -> dict[str, Any]:
+    """The worker's function for ``ingest`` jobs; a job run again resumes from its checkpoints."""
+    store, storage = services.store, services.storage
+    sources: dict[str, str] = params["sources"]
+    sizes = {table: storage.size(name) or 0 for table, name in sources.items()}
+    total_bytes = sum(sizes.values())
+    results: dict[str, TableCounts] = {}
+    bytes_before = 0
+
+    def report(table: str, counts: TableCounts, done: int, _size: int | None) -> None:
+        results[table] = counts
+        rows = sum(c.processed for c in results.values())
+        share = (bytes_before + min(done, sizes[table])) / total_bytes if total_bytes else 1.0
+        progress(rows, percent=100.0 * share, counts={t: c.as_dict() for t, c in results.items()})
+
+    for table, name in sources.items():
+        if should_stop():
+            raise Cancelled()
+        results[table] = ingest_blob(
+            store, storage, table, name, job_id=progress.job_id, on_progress=report, should_stop=should_stop
+        )
+        bytes_before += sizes[table]
+    totals = TableCounts()
+    for counts in results.values():
+        totals.add(counts)
+    return {"tables": {t: c.as_dict() for t, c in results.items()}, **totals.as_dict()}

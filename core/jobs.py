@@ -1,0 +1,249 @@
+"""Background jobs: submit, run, cancel, look up. Kinds of job plug in through a ``JobKinds`` registry.
+
+A job is recorded PENDING before it is queued, so an unknown id is always a 404. A worker
+claims it with a lease that a heartbeat keeps alive; a message delivered twice, or to a
+second worker while the first still holds the lease, runs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from core.ingest import Cancelled
+from core.ports import Job, JobProgress, JobQueue, JobState, JobStore, Lease
+from domain.errors import HireflowError, InvalidRequest, JobFinished, NotFound, Unavailable
+
+JOB_KINDS = ("ingest", "backup", "restore")
+MAX_PER_PAGE = 200
+
+log = logging.getLogger("hireflow.jobs")
+
+Clock = Callable[[], datetime]
+StopCheck = Callable[[], bool]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class ProgressReporter:
+    """Given to a job's function as ``progress``: call it after each batch to record how far the job got."""
+
+    def __init__(self, job_id: str, record: Callable[[JobProgress], None]) -> None:
+        self.job_id = job_id
+        self._record = record
+        self.last = JobProgress()
+
+    def __call__(
+        self,
+        rows_done: int,
+        rows_total: int | None = None,
+        *,
+        percent: float | None = None,
+        counts: dict[str, dict[str, int]] | None = None,
+    ) -> None:
+        if percent is None:
+            percent = 100.0 * rows_done / rows_total if rows_total else 0.0
+        self.last = JobProgress(rows_done, rows_total, round(min(max(percent, 0.0), 100.0), 2), counts or {})
+        self._record(self.last)
+
+
+JobFunction = Callable[[Any, dict[str, Any], ProgressReporter, StopCheck], dict[str, Any]]
+
+
+class JobKinds:
+    """Which function runs each kind of job: ``function(services, params, progress, should_stop) -> result``."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, JobFunction] = {}
+
+    def register(self, kind: str, function: JobFunction) -> None:
+        if kind not in JOB_KINDS:
+            raise ValueError(f"unknown job kind {kind!r}; expected one of {', '.join(JOB_KINDS)}")
+        self._functions[kind] = function
+
+    def function(self, kind: str) -> JobFunction | None:
+        return self._functions.get(kind)
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._functions
+
+
+@dataclass(frozen=True)
+class JobPage:
+    items: list[Job]
+    total: int
+    page: int
+    per_page: int
+
+
+class RunOutcome(StrEnum):
+    FINISHED = "finished"
+    ALREADY_FINISHED = "already_finished"
+    BUSY = "busy"
+    LEASE_LOST = "lease_lost"
+    MISSING = "missing"
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+def submit_job(
+    jobs: JobStore,
+    queue: JobQueue,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    job_id: str | None = None,
+    now: Clock = utcnow,
+) -> Job:
+    """Record the job PENDING, then queue it. If the broker refuses it, the job fails and ``Unavailable`` is raised."""
+    if kind not in JOB_KINDS:
+        raise InvalidRequest(f"unknown job kind {kind!r}", {"accepted": list(JOB_KINDS)})
+    job = Job(id=job_id or new_job_id(), kind=kind, params=params, created_at=now())
+    jobs.add(job)
+    try:
+        queue.enqueue(job.id)
+    except Unavailable as error:
+        jobs.finish(job.id, JobState.FAILURE, now(), error=f"the job could not be queued: {error.message}")
+        raise
+    return job
+
+
+def get_job(jobs: JobStore, job_id: str) -> Job:
+    job = jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"no task with id {job_id!r}", {"task_id": job_id})
+    return job
+
+
+def list_jobs(
+    jobs: JobStore, *, state: JobState | None = None, kind: str | None = None, page: int = 1, per_page: int = 20
+) -> JobPage:
+    """Jobs newest first, optionally only one state or kind, one page at a time."""
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidRequest(f"page starts at 1 and per_page is 1 to {MAX_PER_PAGE}")
+    items, total = jobs.newest(state=state, kind=kind, limit=per_page, offset=(page - 1) * per_page)
+    return JobPage(items, total, page, per_page)
+
+
+def cancel_job(jobs: JobStore, job_id: str, now: Clock = utcnow) -> Job:
+    """A pending job is cancelled at once; a running one stops between two batches. Finished jobs stay as they are."""
+    job = jobs.request_cancel(job_id, now())
+    if job is None:
+        raise NotFound(f"no task with id {job_id!r}", {"task_id": job_id})
+    if job.state in (JobState.SUCCESS, JobState.FAILURE):
+        raise JobFinished(f"task {job_id} already finished with {job.state}", {"state": job.state.value})
+    return job
+
+
+def recover_jobs(jobs: JobStore, queue: JobQueue, lease_seconds: int, now: Clock = utcnow) -> list[str]:
+    """Queue again the running jobs whose worker stopped reporting, so a crashed job resumes."""
+    recovered = []
+    for job in jobs.stale(now() - timedelta(seconds=lease_seconds)):
+        queue.enqueue(job.id)
+        recovered.append(job.id)
+    return recovered
+
+
+def run_job(
+    jobs: JobStore,
+    kinds: JobKinds,
+    services: Any,
+    job_id: str,
+    *,
+    worker: str,
+    lease_seconds: int,
+    transient: tuple[type[BaseException], ...] = (Unavailable,),
+    now: Clock = utcnow,
+) -> RunOutcome:
+    """Claim the job and run its kind's function, recording progress and the outcome.
+
+    Errors of the ``transient`` types (database unreachable) are raised for the caller to
+    retry later; any other error fails the job with its message.
+    """
+    claimed = jobs.claim(job_id, worker, now(), now() - timedelta(seconds=lease_seconds))
+    if claimed is None:
+        current = jobs.get(job_id)
+        if current is None:
+            log.warning("task %s is not recorded; nothing to run", job_id)
+            return RunOutcome.MISSING
+        return RunOutcome.ALREADY_FINISHED if current.finished else RunOutcome.BUSY
+    if claimed.cancel_requested:
+        jobs.finish(job_id, JobState.CANCELLED, now(), worker=worker, progress=claimed.progress)
+        return RunOutcome.FINISHED
+    function = kinds.function(claimed.kind)
+    if function is None:
+        jobs.finish(job_id, JobState.FAILURE, now(), worker=worker, error=f"no worker function for {claimed.kind!r}")
+        return RunOutcome.FINISHED
+
+    heartbeat = _Heartbeat(jobs, job_id, worker, lease_seconds / 3, now)
+    reporter = ProgressReporter(job_id, heartbeat.record)
+    reporter.last = claimed.progress
+    heartbeat.start()
+    try:
+        result = function(services, claimed.params, reporter, heartbeat.should_stop)
+    except Cancelled:
+        state, result, error = JobState.CANCELLED, None, None
+    except transient:
+        raise
+    except HireflowError as failure:
+        state, result, error = JobState.FAILURE, None, failure.message
+    except Exception as failure:  # noqa: BLE001 - a job's unexpected error is recorded, not lost
+        log.exception("task %s (%s) failed", job_id, claimed.kind)
+        state, result, error = JobState.FAILURE, None, f"{type(failure).__name__}: {failure}"
+    else:
+        state = JobState.SUCCESS
+        error = None
+        last = reporter.last
+        reporter.last = JobProgress(last.rows_done, last.rows_total, 100.0, last.counts)
+    finally:
+        heartbeat.stop()
+    if not jobs.finish(
+        job_id, state, now(), worker=worker, progress=reporter.last, result=result, error=error and error[:2000]
+    ):
+        log.warning("task %s: lease lost to another worker; outcome %s not recorded", job_id, state)
+        return RunOutcome.LEASE_LOST
+    return RunOutcome.FINISHED
+
+
+class _Heartbeat:
+    """Keeps the worker's lease alive from a thread of its own, and learns about cancellation."""
+
+    def __init__(self, jobs: JobStore, job_id: str, worker: str, interval: float, now: Clock) -> None:
+        self.jobs = jobs
+        self.job_id = job_id
+        self.worker = worker
+        self.interval = interval
+        self.now = now
+        self.lease = Lease(held=True)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def record(self, progress: JobProgress) -> None:
+        self.lease = self.jobs.report(self.job_id, self.worker, self.now(), progress)
+
+    def should_stop(self) -> bool:
+        return self.lease.cancel_requested or not self.lease.held
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                self.lease = self.jobs.report(self.job_id, self.worker, self.now())
+            except Exception:  # noqa: BLE001 - a missed heartbeat is retried at the next beat
+                log.warning("task %s: heartbeat failed", self.job_id, exc_info=True)

@@ -1,0 +1,88 @@
+"""The Celery app for one process, and ``CeleryJobQueue``, the port that queues a recorded job."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+
+from core.config import Settings
+from core.ports import JobQueue
+from domain.errors import Unavailable
+
+RUN_JOB_TASK = "hireflow.run_job"
+QUEUE_NAME = "hireflow"
+
+
+def broker_options(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """Redis when a broker URL is set; otherwise kombu's filesystem transport under ``BROKER_DIR``."""
+    if settings.broker_url:
+        timeout = settings.broker_visibility_timeout
+        prefix = {"global_keyprefix": settings.broker_key_prefix} if settings.broker_key_prefix else {}
+        return settings.broker_url, {
+            **prefix,
+            # An unacknowledged message (its worker died) is handed out again after this long.
+            "visibility_timeout": timeout,
+            "unacked_restore_interval": max(1, min(60, timeout // 4)),
+            "unacked_restore_throttle": 1,
+            "socket_connect_timeout": 5,
+        }
+    folders = {name: settings.broker_dir / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        os.makedirs(folder, exist_ok=True)
+    return "filesystem://localhost/", {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "store_processed": False,
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    broker, options = broker_options(settings)
+    app = Celery("hireflow", set_as_current=False)
+    app.conf.update(
+        broker_url=broker,
+        broker_transport_options=options,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=5,
+        task_default_queue=QUEUE_NAME,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+    )
+    return app
+
+
+class CeleryJobQueue(JobQueue):
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def enqueue(self, job_id: str) -> None:
+        try:
+            self.app.send_task(
+                RUN_JOB_TASK,
+                args=[job_id],
+                task_id=job_id,
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+            )
+        except Exception as error:  # noqa: BLE001 - whatever the transport raises, the job was not queued
+            raise Unavailable("the broker cannot be reached; the task was not queued", {"reason": str(error)}) from None
+
+    def check(self) -> None:
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+        except Exception as error:  # noqa: BLE001 - a health check reports every failure the same way
+            raise Unavailable("the broker cannot be reached", {"reason": str(error)}) from None
+
+    def close(self) -> None:
+        self.app.close()

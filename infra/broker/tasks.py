@@ -1,0 +1,51 @@
+"""The worker's task: run one recorded job, idempotently, retrying while the database is down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery, Task
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from core.jobs import RunOutcome, run_job
+from domain.errors import Unavailable
+from infra.broker.celery_app import RUN_JOB_TASK
+
+TRANSIENT = (Unavailable, OperationalError, InterfaceError)
+MAX_DATABASE_RETRIES = 20
+MAX_BACKOFF_SECONDS = 60
+
+log = logging.getLogger("hireflow.worker")
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
+    """Add the tasks to ``app``; ``services()`` gives this process's composition root."""
+
+    @app.task(bind=True, name=RUN_JOB_TASK, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+    def run_job_task(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+        found = services()
+        lease = found.settings.job_lease_seconds
+        try:
+            outcome = run_job(
+                found.jobs, found.job_kinds, found, job_id, worker=worker_id(), lease_seconds=lease, transient=TRANSIENT
+            )
+        except TRANSIENT as error:
+            attempt = self.request.retries
+            if attempt >= MAX_DATABASE_RETRIES:
+                raise
+            delay = min(MAX_BACKOFF_SECONDS, 2**attempt)
+            log.warning("task %s: database unavailable (%s); retrying in %ss", job_id, type(error).__name__, delay)
+            raise self.retry(countdown=delay) from None
+        if outcome is RunOutcome.BUSY:
+            log.info("task %s is running on another worker; looking again in %ss", job_id, lease)
+            raise self.retry(countdown=lease)
+        log.info("task %s: %s", job_id, outcome.value)
+        return outcome.value

@@ -1,0 +1,105 @@
+"""A tiny client for the running service, and helpers to start and stop its processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKER_VARIABLES = ("CELERY_BROKER_URL", "REDIS_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(command: str, environ: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python main.py <command>`` in a session of its own, so the test can stop it with all its children."""
+    env = {k: v for k, v in os.environ.items() if k not in BROKER_VARIABLES}
+    env.update({"LOG_LEVEL": "INFO", "WORKER_CONCURRENCY": "1", "WEB_CONCURRENCY": "1", **environ})
+    output: IO[bytes] = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), command],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # children left behind by a killed parent
+    except ProcessLookupError:
+        pass
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class ApiClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def is_up(self) -> bool:
+        try:
+            return self.http.get(f"{self.base_url}/health", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def upload_files(self, folder: Path) -> requests.Response:
+        names = ("departments", "jobs", "hired_employees")
+        handles = {name: (folder / f"{name}.csv").open("rb") for name in names}
+        try:
+            return self.http.post(f"{self.base_url}/upload-files", files=handles, timeout=60)
+        finally:
+            for handle in handles.values():
+                handle.close()
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.base_url}/task-status/{task_id}", timeout=10)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def rejections(self, task_id: str, **params: Any) -> requests.Response:
+        return self.http.get(f"{self.base_url}/task-status/{task_id}/rejections", params=params, timeout=30)
+
+    def follow(self, task_id: str, timeout: float) -> tuple[dict[str, Any], list[str]]:
+        """Poll until the task finishes; return its last status and every state seen on the way."""
+        seen: list[str] = []
+
+        def finished() -> dict[str, Any] | None:
+            status = self.task(task_id)
+            if not seen or seen[-1] != status["state"]:
+                seen.append(status["state"])
+            return status if status["state"] in ("SUCCESS", "FAILURE", "CANCELLED") else None
+
+        return wait_until(finished, timeout, f"task {task_id} to finish", interval=0.02), seen

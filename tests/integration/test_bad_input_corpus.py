@@ -1,0 +1,285 @@
+"""Malformed input, file by file and body by body: a clear 4xx or a per-row rejection with reasons,
+never a 500, and every valid row of the same input still lands.
+
+CSV files in ``tests/corpus/csv`` go through ``POST /upload-files`` and the worker's job; a file named
+``<table>__<case>.csv`` is uploaded as that table, any other as ``hired_employees``. Each keeps the
+valid row ``9001,Ada Lovelace,...`` unless its point is that nothing is readable.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.sample import csv_bytes, departments_rows, jobs_rows
+from infra.db.schema import HIRING_TABLES
+from tests.integration.test_task_api import run_queued
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "csv"
+ADA = 9001
+ADA_ROW = "9001,Ada Lovelace,2021-11-07T02:48:42Z,5,96"
+
+# file: (ids that land, reason codes the rejected rows carry)
+CSV_CASES: dict[str, tuple[set[int], set[str]]] = {
+    "empty.csv": (set(), set()),
+    "header_only.csv": (set(), set()),
+    "header_only_no_final_newline.csv": (set(), set()),
+    "wrong_column_count.csv": ({ADA}, {"wrong_column_count"}),
+    "trailing_comma.csv": ({ADA}, {"wrong_column_count"}),
+    "tab_separated.csv": ({ADA}, {"wrong_column_count"}),
+    "binary_junk.csv": ({ADA}, {"wrong_column_count"}),
+    "invalid_utf8.csv": ({ADA}, {"invalid_encoding"}),
+    "utf16.csv": (set(), {"not_an_integer", "control_characters", "invalid_datetime", "wrong_column_count"}),
+    "bom_crlf.csv": ({ADA}, set()),
+    "cr_only_line_ends.csv": ({6, ADA}, set()),
+    "blank_lines.csv": ({ADA}, set()),
+    "sql_in_names.csv": ({7, 8, ADA}, set()),
+    "impossible_dates.csv": ({ADA}, {"invalid_datetime", "out_of_range"}),
+    "dates_without_timezone.csv": ({ADA}, {"missing_timezone"}),
+    "float_and_huge_ids.csv": ({ADA}, {"not_an_integer", "out_of_range"}),
+    "duplicate_ids.csv": ({20, 21, ADA}, {"conflict"}),
+    "unknown_references.csv": ({ADA}, {"unknown_reference"}),
+    "only_commas.csv": ({ADA}, {"missing"}),
+    "empty_fields.csv": ({ADA}, {"missing"}),
+    "unbalanced_quote.csv": ({ADA}, {"wrong_column_count"}),
+    "control_characters.csv": ({ADA}, {"control_characters"}),
+    "nul_bytes.csv": ({ADA}, {"control_characters"}),
+    "name_too_long.csv": ({ADA}, {"too_long"}),
+    "header_in_the_middle.csv": ({ADA}, {"not_an_integer", "invalid_datetime"}),
+    "departments__wrong_columns.csv": ({13}, {"wrong_column_count"}),
+    "departments__header_uppercase.csv": ({13}, set()),
+    "jobs__names_with_quotes_and_commas.csv": ({184}, {"missing"}),
+}
+
+
+def table_of(name: str) -> str:
+    return name.split("__")[0] if "__" in name else "hired_employees"
+
+
+def new_ids(services: Any, table: str) -> set[int]:
+    seeded = {"departments": 12, "jobs": 183, "hired_employees": 0}[table]
+    column = HIRING_TABLES[table].c.id
+    with services.engine.connect() as conn:
+        return set(conn.execute(select(column).where(column > seeded)).scalars())
+
+
+@pytest.fixture
+def seeded(client: Any) -> Any:
+    assert client.post("/departments", data=csv_bytes(departments_rows()), content_type="text/csv").status_code == 200
+    assert client.post("/jobs", data=csv_bytes(jobs_rows()), content_type="text/csv").status_code == 200
+    return client
+
+
+def upload(client: Any, services: Any, table: str, data: bytes) -> tuple[dict[str, Any], set[str]]:
+    response = client.post("/upload-files", data={table: (io.BytesIO(data), "file.csv")})
+    assert response.status_code == 202, response.json
+    run_queued(services)
+    status = client.get(response.headers["Location"]).json
+    rejections = client.get(response.headers["Location"] + "/rejections?per_page=1000").json["items"]
+    assert all(row["reasons"] and all(r["message"] for r in row["reasons"]) for row in rejections)
+    return status, {reason["code"] for row in rejections for reason in row["reasons"]}
+
+
+def test_the_corpus_lists_every_file_it_holds():
+    assert {path.name for path in CORPUS.glob("*.csv")} == set(CSV_CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CSV_CASES))
+def test_a_malformed_csv_file_is_migrated_with_reasons_for_each_refused_row(seeded, services, name):
+    expected_ids, expected_codes = CSV_CASES[name]
+    table = table_of(name)
+
+    status, codes = upload(seeded, services, table, (CORPUS / name).read_bytes())
+
+    assert status["state"] == "SUCCESS", status["error"]
+    assert new_ids(services, table) == expected_ids
+    assert codes == expected_codes
+
+
+def test_a_10_mb_single_field_is_refused_as_one_row_and_the_rows_around_it_land(seeded, services):
+    data = f"1,{'x' * (10 * 1024 * 1024)},2021-01-01T00:00:00Z,5,96\n{ADA_ROW}\n".encode()
+
+    status, codes = upload(seeded, services, "hired_employees", data)
+
+    assert status["state"] == "SUCCESS"
+    assert new_ids(services, "hired_employees") == {ADA}
+    assert codes == {"line_too_long"}
+
+
+ADA_JSON = {"id": ADA, "name": "Ada Lovelace", "datetime": "2021-11-07T02:48:42Z", "department_id": 5, "job_id": 96}
+
+
+VALID_ROWS = {"departments": {"id": 500, "department": "Valid Row"}, "jobs": {"id": 500, "job": "Valid Row"},
+              "hired_employees": ADA_JSON}  # fmt: skip
+
+
+def employee(**changes: Any) -> dict[str, Any]:
+    return {**ADA_JSON, "id": 9100, **changes}
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+# case: (path, body, content type, status, reason codes of refused rows or the error code)
+JSON_CASES: dict[str, tuple[str, Any, str, int, set[str] | str]] = {
+    "empty-array": ("/departments", [], "application/json", 400, "empty_batch"),
+    "object-not-array": ("/departments", {"id": 1, "department": "Sales"}, "application/json", 400, "invalid_request"),
+    "string-not-array": ("/jobs", "departments", "application/json", 400, "invalid_request"),
+    "number-not-array": ("/jobs", 42, "application/json", 400, "invalid_request"),
+    "null-body": ("/jobs", None, "application/json", 400, "invalid_request"),
+    "broken-json": ("/jobs", b'[{"id": 1,', "application/json", 400, "invalid_request"),
+    "trailing-garbage": ("/jobs", b'[{"id": 200, "job": "X"}] DROP', "application/json", 400, "invalid_request"),
+    "deeply-nested-arrays": ("/jobs", nested(100_000), "application/json", 400, "invalid_request"),
+    "1001-rows": (
+        "/departments",
+        [{"id": i, "department": f"D{i}"} for i in range(100, 1101)],
+        "application/json",
+        413,
+        "batch_too_large",
+    ),
+    "1001-csv-lines": (
+        "/departments",
+        "".join(f"{i},D{i}\n" for i in range(100, 1101)).encode(),
+        "text/csv",
+        413,
+        "batch_too_large",
+    ),
+    "csv-header-only": ("/departments", b"id,department\n", "text/csv", 400, "empty_batch"),
+    "text-plain": ("/departments", b"13,Supply Chain", "text/plain", 415, "unsupported_content_type"),
+    "form-urlencoded": ("/jobs", b"id=1&job=x", "application/x-www-form-urlencoded", 415, "unsupported_content_type"),
+    "xml": ("/jobs", b"<jobs><job id='1'/></jobs>", "application/xml", 415, "unsupported_content_type"),
+    "nested-objects": (
+        "/departments",
+        [{"id": {"$gt": 1}, "department": ["Sales"]}],
+        "application/json",
+        200,
+        {"wrong_type"},
+    ),  # fmt: skip
+    "nulls": ("/departments", [{"id": None, "department": None}], "application/json", 200, {"missing"}),
+    "array-of-non-objects": ("/jobs", [1, "jobs", None, True], "application/json", 200, {"wrong_type"}),
+    "float-ids": (
+        "/jobs",
+        [{"id": 1.5, "job": "A"}, {"id": 2.0, "job": "B"}],
+        "application/json",
+        200,
+        {"not_an_integer"},
+    ),  # fmt: skip
+    "huge-ids": (
+        "/jobs",
+        [{"id": 10**30, "job": "A"}, {"id": "99999999999", "job": "B"}],
+        "application/json",
+        200,
+        {"out_of_range"},
+    ),  # fmt: skip
+    "zero-and-negative-ids": (
+        "/jobs",
+        [{"id": 0, "job": "A"}, {"id": -3, "job": "B"}],
+        "application/json",
+        200,
+        {"out_of_range"},
+    ),  # fmt: skip
+    "boolean-id": ("/jobs", [{"id": True, "job": "A"}], "application/json", 200, {"wrong_type"}),
+    "nan-and-infinity": (
+        "/jobs",
+        b'[{"id": NaN, "job": "A"}, {"id": 1e400, "job": "B"}]',
+        "application/json",
+        200,
+        {"not_an_integer"},
+    ),  # fmt: skip
+    "missing-field": (
+        "/hired-employees",
+        [{k: v for k, v in employee().items() if k != "job_id"}],
+        "application/json",
+        200,
+        {"missing"},
+    ),  # fmt: skip
+    "unknown-field": (
+        "/departments",
+        [{"id": 13, "department": "Supply", "budget": 1}],
+        "application/json",
+        200,
+        {"unknown_field"},
+    ),  # fmt: skip
+    "sql-in-names": (
+        "/departments",
+        [{"id": 13, "department": "x'); DROP TABLE departments;--"}],
+        "application/json",
+        200,
+        set(),
+    ),  # fmt: skip
+    "duplicate-ids-in-one-batch": (
+        "/departments",
+        [{"id": 14, "department": "A"}, {"id": 14, "department": "B"}],
+        "application/json",
+        200,
+        {"conflict"},
+    ),  # fmt: skip
+    "impossible-date": (
+        "/hired-employees",
+        [employee(datetime="2021-02-30T00:00:00Z")],
+        "application/json",
+        200,
+        {"invalid_datetime"},
+    ),  # fmt: skip
+    "date-without-timezone": (
+        "/hired-employees",
+        [employee(datetime="2021-07-27T16:02:08")],
+        "application/json",
+        200,
+        {"missing_timezone"},
+    ),  # fmt: skip
+    "date-as-number": (
+        "/hired-employees",
+        [employee(datetime=1625097600)],
+        "application/json",
+        200,
+        {"wrong_type"},
+    ),  # fmt: skip
+    "unknown-foreign-keys": (
+        "/hired-employees",
+        [employee(department_id=99, job_id=999)],
+        "application/json",
+        200,
+        {"unknown_reference"},
+    ),  # fmt: skip
+    "control-character-in-name": (
+        "/hired-employees",
+        [employee(name="Nul\u0000Name")],
+        "application/json",
+        200,
+        {"control_characters"},
+    ),  # fmt: skip
+    "name-too-long": ("/departments", [{"id": 15, "department": "x" * 101}], "application/json", 200, {"too_long"}),
+    "empty-name": ("/departments", [{"id": 15, "department": "   "}], "application/json", 200, {"missing"}),
+    "csv-invalid-utf8": ("/departments", b"16,Caf\xe9\n", "text/csv", 200, {"invalid_encoding"}),
+    "csv-wrong-column-count": ("/departments", b"16,Sales,Extra\n17\n", "text/csv", 200, {"wrong_column_count"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JSON_CASES))
+def test_a_malformed_batch_gets_a_clear_4xx_or_row_rejections_and_valid_rows_still_land(seeded, services, case):
+    path, body, content_type, status, expected = JSON_CASES[case]
+    table = {"/departments": "departments", "/jobs": "jobs", "/hired-employees": "hired_employees"}[path]
+    valid_row = VALID_ROWS[table] if status == 200 and isinstance(body, list) else None
+    if valid_row is not None:
+        body = [*body, valid_row]
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+    response = seeded.post(path, data=data, content_type=content_type)
+
+    assert response.status_code == status, response.json
+    assert response.is_json
+    if status != 200:
+        assert response.json["error"]["code"] == expected
+        assert response.json["error"]["message"]
+        return
+    codes = {reason["code"] for row in response.json["rejected"] for reason in row["reasons"]}
+    assert codes == expected
+    if valid_row is not None:
+        assert valid_row["id"] in new_ids(services, table)

@@ -1,0 +1,118 @@
+"""Hand-written fakes of our job ports, for tests that need no database or broker."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from core.ports import FINISHED_STATES, RUNNING_STATES, Job, JobProgress, JobQueue, JobState, JobStore, Lease
+from domain.errors import Unavailable
+
+
+class FakeJobQueue(JobQueue):
+    """Keeps the queued ids in a list; nothing runs until a test runs it."""
+
+    def __init__(self, broken: bool = False) -> None:
+        self.queued: list[str] = []
+        self.broken = broken
+
+    def enqueue(self, job_id: str) -> None:
+        if self.broken:
+            raise Unavailable("the broker cannot be reached")
+        self.queued.append(job_id)
+
+    def check(self) -> None:
+        if self.broken:
+            raise Unavailable("the broker cannot be reached")
+
+    def close(self) -> None:
+        pass
+
+
+class FakeJobStore(JobStore):
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.reports: list[tuple[str, JobProgress | None]] = []
+
+    def _copy(self, job: Job) -> Job:
+        return dataclasses.replace(job)
+
+    def add(self, job: Job) -> None:
+        self.jobs[job.id] = self._copy(job)
+
+    def get(self, job_id: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        return self._copy(job) if job else None
+
+    def newest(
+        self, *, state: JobState | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Job], int]:
+        found = [
+            job
+            for job in self.jobs.values()
+            if (state is None or job.state == state) and (kind is None or job.kind == kind)
+        ]
+        found.sort(key=lambda job: job.created_at or datetime.min, reverse=True)
+        return [self._copy(job) for job in found[offset : offset + limit]], len(found)
+
+    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> Job | None:
+        job = self.jobs.get(job_id)
+        if job is None or job.finished:
+            return None
+        if job.state in RUNNING_STATES and job.worker != worker:
+            if job.heartbeat_at is not None and job.heartbeat_at >= stale_before:
+                return None
+        job.state = JobState.STARTED
+        job.worker = worker
+        job.heartbeat_at = now
+        job.started_at = job.started_at or now
+        job.attempts += 1
+        return self._copy(job)
+
+    def report(self, job_id: str, worker: str, now: datetime, progress: JobProgress | None = None) -> Lease:
+        job = self.jobs[job_id]
+        self.reports.append((job_id, progress))
+        held = job.worker == worker and job.state in RUNNING_STATES
+        if held:
+            job.heartbeat_at = now
+            if progress is not None:
+                job.state = JobState.PROGRESS
+                job.progress = progress
+        return Lease(held=held, cancel_requested=job.cancel_requested)
+
+    def finish(
+        self,
+        job_id: str,
+        state: JobState,
+        now: datetime,
+        *,
+        worker: str | None = None,
+        progress: JobProgress | None = None,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        job = self.jobs[job_id]
+        if job.state in FINISHED_STATES or (worker is not None and job.worker != worker):
+            return False
+        job.state, job.finished_at, job.result, job.error = state, now, result, error
+        if progress is not None:
+            job.progress = progress
+        return True
+
+    def request_cancel(self, job_id: str, now: datetime) -> Job | None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return None
+        if job.state == JobState.PENDING:
+            job.state, job.finished_at, job.cancel_requested = JobState.CANCELLED, now, True
+        elif job.state in RUNNING_STATES:
+            job.cancel_requested = True
+        return self._copy(job)
+
+    def stale(self, stale_before: datetime) -> list[Job]:
+        return [
+            self._copy(job)
+            for job in self.jobs.values()
+            if job.state in RUNNING_STATES and (job.heartbeat_at is None or job.heartbeat_at < stale_before)
+        ]

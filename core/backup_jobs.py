@@ -92,8 +92,10 @@ def restore_job(
     total = sum(rows.values())
     counts = {table: {"rows": n, PHASE_COUNTS["verify"]: 0, PHASE_COUNTS["restore"]: 0} for table, n in rows.items()}
 
-    def report(table: str, phase: str, done: int, _total: int) -> None:
-        counts[table][PHASE_COUNTS[phase]] = done
+    # On SQLite the replacement holds the only write lock: recording progress then would wait on ourselves.
+    quiet_while_replacing = services.archive.replacement_blocks_other_writes
+
+    def publish() -> None:
         # Checking a row and writing it are counted as two halves of the work.
         work = sum(entry[PHASE_COUNTS["verify"]] + entry[PHASE_COUNTS["restore"]] for entry in counts.values())
         progress(
@@ -103,7 +105,13 @@ def restore_job(
             counts={name: dict(entry) for name, entry in counts.items()},
         )
 
+    def report(table: str, phase: str, done: int, _total: int) -> None:
+        counts[table][PHASE_COUNTS[phase]] = done
+        if not (phase == "restore" and quiet_while_replacing):
+            publish()
+
     restored = restore_tables(
         services.archive, services.storage, services.backup_format, backups, on_progress=report, should_stop=should_stop
     )
+    publish()
     return {"tables": [item.as_dict() for item in restored], "rows": sum(item.rows for item in restored)}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -11,12 +13,12 @@ from bootstrap import job_kinds
 from core.backup import backup_tables, list_backups
 from core.backup_jobs import submit_backup, submit_restore, submit_scheduled_backup
 from core.jobs import JobKinds, run_job
-from core.ports import BackupFormat, BlobStorage, JobProgress, JobState, Lease
+from core.ports import BackupFormat, BlobStorage, JobProgress, JobState, Lease, TableReplacement
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, UnknownTable
 from infra.avro.format import AvroBackupFormat
 from infra.storage.local import LocalFolderStorage
 from tests.job_fakes import FakeJobQueue, FakeJobStore
-from tests.unit.fakes import FakeArchive
+from tests.unit.fakes import FakeArchive, FakeReplacement
 
 HIRED = datetime(2021, 11, 7, 2, 48, 42)
 MANY_JOBS = 12_000
@@ -231,3 +233,49 @@ def test_a_cancelled_backup_stops_between_chunks_and_saves_no_backup(services: J
     done = services.jobs.get(job.id)
     assert done is not None and done.state == JobState.CANCELLED
     assert list_backups(services.storage) == []
+
+
+class SingleWriterArchive(FakeArchive):
+    """Like SQLite: while a replacement is open, nothing else can write, progress included."""
+
+    replacement_blocks_other_writes = True
+
+    def __init__(self, **tables: Any) -> None:
+        super().__init__(**tables)
+        self.replacing = False
+        self.writes_while_replacing = 0
+
+    @contextmanager
+    def replacement(self) -> Iterator[TableReplacement]:
+        self.replacing = True
+        try:
+            yield FakeReplacement(self)
+        finally:
+            self.replacing = False
+
+
+class WatchedJobStore(FakeJobStore):
+    def __init__(self, archive: SingleWriterArchive) -> None:
+        super().__init__()
+        self.archive = archive
+
+    def report(self, job_id: str, worker: str, now: datetime, progress: JobProgress | None = None) -> Lease:
+        if progress is not None and self.archive.replacing:
+            self.archive.writes_while_replacing += 1
+        return super().report(job_id, worker, now, progress)
+
+
+def test_on_a_single_writer_database_a_restore_records_its_progress_only_outside_its_transaction(
+    services: JobServices,
+) -> None:
+    archive = SingleWriterArchive(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
+    services.archive, services.jobs = archive, WatchedJobStore(archive)
+    backup_tables(archive, services.storage, services.backup_format, ["jobs"])
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
+
+    services.run_queued()
+
+    done = services.jobs.get(job.id)
+    assert done is not None and done.state == JobState.SUCCESS, done
+    assert archive.writes_while_replacing == 0
+    assert done.progress.counts["jobs"] == {"rows": MANY_JOBS, "verified": MANY_JOBS, "restored": MANY_JOBS}

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from core.backup_jobs import backup_job, restore_job
 from core.config import Settings, load_settings
 from core.ingest_jobs import ingest_job
 from core.jobs import JobKinds
@@ -27,6 +28,8 @@ def job_kinds() -> JobKinds:
     """The function the worker runs for each kind of job."""
     kinds = JobKinds()
     kinds.register("ingest", ingest_job)
+    kinds.register("backup", backup_job)
+    kinds.register("restore", restore_job)
     return kinds
 
 

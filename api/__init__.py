@@ -45,10 +45,10 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     api = HireflowApi(app)
     register_error_handlers(app, api)
 
-    from api import batches, dashboard, docs, health, reports, tasks, uploads
+    from api import backups, batches, dashboard, docs, health, reports, tasks, uploads
 
     docs.register(app)
     app.register_blueprint(dashboard.blp)
-    for blueprint in (health.blp, batches.blp, uploads.blp, tasks.blp, reports.blp):
+    for blueprint in (health.blp, batches.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
         api.register_blueprint(blueprint)
     return app

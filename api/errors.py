@@ -11,12 +11,17 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import (
+    BackupFailed,
+    BackupNotFound,
     BatchTooLarge,
     ConfigurationError,
     HireflowError,
+    InvalidBackup,
+    InvalidBackupId,
     InvalidRequest,
     JobFinished,
     NotFound,
+    RestoreRefused,
     Unavailable,
     UnknownTable,
     UnsupportedContentType,
@@ -30,9 +35,15 @@ STATUS_BY_ERROR: tuple[tuple[type[HireflowError], int], ...] = (
     (BatchTooLarge, 413),
     (UnsupportedContentType, 415),
     (UnknownTable, 404),
+    (BackupNotFound, 404),
     (NotFound, 404),
+    (InvalidBackupId, 400),
     (InvalidRequest, 400),
+    (InvalidBackup, 422),
     (JobFinished, 409),
+    (RestoreRefused, 409),
+    # Raised when a table changes while it is read: nothing was saved, and trying again is the remedy.
+    (BackupFailed, 503),
     (Unavailable, 503),
     (ConfigurationError, 500),
 )

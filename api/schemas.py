@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.backup import BACKUP_ID
 from core.jobs import JOB_KINDS
 from core.ports import JobState
 from core.reports import DEFAULT_YEAR, MEAN_DEFINITION
+from domain.entities import TABLES
 from domain.rules import MAX_YEAR, MIN_YEAR
 
 STATES = [state.value for state in JobState]
+TABLE_NAMES = list(TABLES)
+EXAMPLE_BACKUP_ID = "20261122T031500123456Z"
+BACKUP_ID_DOC = {
+    "type": "string",
+    "pattern": f"^{BACKUP_ID.pattern}$",
+    "description": "UTC date, T, time to the microsecond, Z",
+    "example": EXAMPLE_BACKUP_ID,
+}
 
 
 class ErrorBodySchema(Schema):
@@ -100,10 +112,16 @@ class TaskCreatedSchema(Schema):
 
 
 class TableCountsSchema(Schema):
-    processed = fields.Integer(required=True)
-    inserted = fields.Integer(required=True)
-    already_exists = fields.Integer(required=True)
-    rejected = fields.Integer(required=True)
+    """One table's counts; which keys appear depends on the kind of task."""
+
+    processed = fields.Integer(metadata={"description": "ingest: rows read"})
+    inserted = fields.Integer(metadata={"description": "ingest: rows written"})
+    already_exists = fields.Integer(metadata={"description": "ingest: rows whose id was already in the table"})
+    rejected = fields.Integer(metadata={"description": "ingest: rows refused, with reasons at /rejections"})
+    rows = fields.Integer(metadata={"description": "backup, restore: rows in the table or in its backup"})
+    backed_up = fields.Integer(metadata={"description": "backup: rows written to the backup file so far"})
+    verified = fields.Integer(metadata={"description": "restore: rows of the backup checked so far"})
+    restored = fields.Integer(metadata={"description": "restore: rows written to the table so far"})
 
 
 class TaskSchema(Schema):
@@ -164,3 +182,67 @@ class RejectionsQuerySchema(Schema):
     output = fields.String(data_key="format", load_default="json", validate=validate.OneOf(["json", "csv"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class BackupRequestSchema(Schema):
+    tables = fields.List(
+        fields.String(metadata={"enum": TABLE_NAMES}),
+        metadata={"description": "the tables to back up; default: all three", "example": TABLE_NAMES},
+    )
+
+
+class BackupListQuerySchema(Schema):
+    table = fields.String(metadata={"enum": TABLE_NAMES, "description": "only this table's backups"})
+
+
+class BackupSchema(Schema):
+    table = fields.String(required=True, metadata={"enum": TABLE_NAMES})
+    id = fields.String(required=True, metadata={k: v for k, v in BACKUP_ID_DOC.items() if k != "type"})
+    created = fields.String(required=True, metadata={"format": "date-time", "example": "2026-11-22T03:15:00.123456Z"})
+    rows = fields.Integer(required=True, metadata={"example": 1929})
+    bytes = fields.Integer(required=True, metadata={"description": "size of the Avro file", "example": 40213})
+    checksum = fields.String(
+        required=True, metadata={"description": "of the Avro file", "example": "sha256:65a6729a6beb499b6fe6b..."}
+    )
+    schema_version = fields.Integer(required=True, metadata={"example": 1})
+
+
+class TablesToRestore(fields.Field):  # type: ignore[type-arg]
+    """A list of table names (each restored from its newest backup), or an object of table name to backup id."""
+
+    default_error_messages = {
+        "invalid": "send a list of table names, or an object of table name to backup id (null: the newest)",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list) and all(isinstance(name, str) for name in value):
+            return value
+        if isinstance(value, dict) and all(isinstance(v, str) or v is None for v in value.values()):
+            return value
+        raise self.make_error("invalid")
+
+
+class RestoreRequestSchema(Schema):
+    table = fields.String(metadata={"enum": TABLE_NAMES, "description": "restore this table alone"})
+    backup_id = fields.String(
+        allow_none=True,
+        metadata={**BACKUP_ID_DOC, "description": "with `table`: the backup to use; default: its newest"},
+    )
+    tables = TablesToRestore(
+        metadata={
+            "description": "restore several tables together, in one transaction: a list (each from its newest "
+            "backup) or an object of table name to backup id",
+            "oneOf": [
+                {"type": "array", "minItems": 1, "items": {"type": "string", "enum": TABLE_NAMES}},
+                {"type": "object", "additionalProperties": {**BACKUP_ID_DOC, "nullable": True}},
+            ],
+            "example": TABLE_NAMES,
+        }
+    )
+
+    @validates_schema
+    def _one_way_to_choose(self, data: dict[str, Any], **_: Any) -> None:
+        if ("table" in data) == ("tables" in data):
+            raise ValidationError("send either `table` (with an optional `backup_id`) or `tables`")
+        if "backup_id" in data and "table" not in data:
+            raise ValidationError("`backup_id` goes with `table`; with `tables`, send an object of table to backup id")

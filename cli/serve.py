@@ -1,4 +1,4 @@
-"""``serve`` (gunicorn), ``worker`` (Celery) and ``run`` (both, as child processes)."""
+"""``serve`` (gunicorn), ``worker`` (Celery), ``beat`` (scheduled backups) and ``run`` (all, as children)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from bootstrap import bootstrap, log_to_stdout
 from core.config import Settings, load_settings
+from domain.errors import ConfigurationError
 
 MAIN = Path(__file__).resolve().parent.parent / "main.py"
 STOP_GRACE_SECONDS = 30
@@ -25,7 +26,11 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.set_defaults(handler=serve_web)
     worker = commands.add_parser("worker", help="run a Celery worker that executes the queued tasks")
     worker.set_defaults(handler=run_worker)
-    run = commands.add_parser("run", help="start the web server and a worker together; Ctrl+C stops both")
+    beat = commands.add_parser("beat", help="send the scheduled backups (BACKUP_SCHEDULE) to the workers; run one")
+    beat.set_defaults(handler=run_beat)
+    run = commands.add_parser(
+        "run", help="start the web server and a worker together (and beat if BACKUP_SCHEDULE is set); Ctrl+C stops all"
+    )
     run.set_defaults(handler=run_all)
 
 
@@ -84,6 +89,28 @@ def run_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
+def beat_schedule_file(settings: Settings) -> Path:
+    """Where beat remembers when it last sent each task, so a restart neither skips nor repeats one."""
+    return settings.broker_dir / "beat-schedule"
+
+
+def run_beat(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.backup_schedule is None:
+        raise ConfigurationError("BACKUP_SCHEDULE is not set, so beat has nothing to send; set it, e.g. '0 3 * * *'")
+    from celery_worker import app
+
+    schedule = beat_schedule_file(settings)
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    code = app.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"])
+    return int(code or 0)
+
+
+def child_commands(settings: Settings) -> list[str]:
+    """What ``run`` starts: the web server and a worker, and beat when backups are scheduled."""
+    return ["serve", "worker", *(["beat"] if settings.backup_schedule else [])]
+
+
 def run_all(_args: argparse.Namespace) -> int:
     settings = load_settings()
     log_to_stdout(settings)
@@ -91,7 +118,7 @@ def run_all(_args: argparse.Namespace) -> int:
     # Fixed argument lists naming our own interpreter and entry point; no user input reaches them.
     children = [
         subprocess.Popen([sys.executable, str(MAIN), command], process_group=0)  # nosec B603
-        for command in ("serve", "worker")
+        for command in child_commands(settings)
     ]
 
     def forward(signum: int, _frame: FrameType | None) -> None:
@@ -102,9 +129,10 @@ def run_all(_args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     broker = "Redis" if settings.broker_url else f"the folder {settings.broker_dir}"
+    schedule = f", backups at '{settings.backup_schedule}' UTC" if settings.backup_schedule else ""
     print(
-        f"hireflow: serving http://{settings.host}:{settings.port} (API docs at /docs), worker on {broker}; "
-        "Ctrl+C stops both",
+        f"hireflow: serving http://{settings.host}:{settings.port} (API docs at /docs), worker on {broker}"
+        f"{schedule}; Ctrl+C stops all",
         flush=True,
     )
     while all(child.poll() is None for child in children):

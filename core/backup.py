@@ -111,7 +111,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _tables(tables: Iterable[str] | None) -> list[str]:
+def chosen_tables(tables: Iterable[str] | None) -> list[str]:
     """The chosen tables, checked, in load order (parents first)."""
     if tables is None:
         return list(TABLES)
@@ -134,7 +134,7 @@ def backup_tables(
 ) -> list[BackupInfo]:
     """Back up each chosen table (default: all) to its own file in storage, streaming the rows."""
     done = []
-    for table in _tables(tables):
+    for table in chosen_tables(tables):
         done.append(_backup_table(archive, storage, backup_format, table, on_progress, should_stop, clock, chunk_rows))
     return done
 
@@ -267,7 +267,7 @@ def prune_backups(storage: BlobStorage, keep: int, tables: Iterable[str] | None 
     if type(keep) is not int or keep < 1:
         raise InvalidRequest("keep must be a whole number of at least 1", {"keep": keep})
     removed = []
-    for table in _tables(tables):
+    for table in chosen_tables(tables):
         for info in list_backups(storage, table)[keep:]:
             storage.delete(info.manifest_name)
             storage.delete(info.data_name)
@@ -330,8 +330,8 @@ def restore_tables(
     nothing changes.
     """
     chosen = dict.fromkeys(backups, None) if not isinstance(backups, Mapping) else dict(backups)
-    tables = _tables(chosen)
-    infos = {table: _resolve(storage, table, chosen[table]) for table in tables}
+    tables = chosen_tables(chosen)
+    infos = {table: find_backup(storage, table, chosen[table]) for table in tables}
     for info in infos.values():
         if info.format != backup_format.extension:
             raise InvalidBackup(f"backup {info.id} of {info.table} is {info.format}, not {backup_format.extension}")
@@ -355,7 +355,9 @@ def restore_tables(
     return [RestoredTable(t, infos[t].id, infos[t].rows, before[t]) for t in tables]
 
 
-def _resolve(storage: BlobStorage, table: str, backup_id: str | None) -> BackupInfo:
+def find_backup(storage: BlobStorage, table: str, backup_id: str | None = None) -> BackupInfo:
+    """The backup of ``table`` with this id (default: its newest), from its manifest; the file is not read."""
+    table = table_spec(table).name
     if backup_id is None:
         return newest_backup(storage, table)
     return _read_manifest(storage, table, check_backup_id(backup_id))

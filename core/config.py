@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,47 @@ class Settings:
     job_lease_seconds: int = 30
     web_workers: int = 2
     worker_concurrency: int = 2
+    backup_schedule: str | None = None
+    backup_retention: int = 7
 
     @property
     def uses_embedded_broker(self) -> bool:
         return self.broker_url is None
+
+
+# The fields of a crontab line, in order, with the values each may take.
+CRONTAB_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week (0 is Sunday)", 0, 6),
+)
+_CRONTAB_ITEM = re.compile(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?")
+OFF = ("", "off", "none")
+
+
+def parse_backup_schedule(text: str) -> str | None:
+    """A crontab line of five fields (``0 3 * * *``: 03:00 UTC every day), normalised; ``None`` when off."""
+    if text.strip().lower() in OFF:
+        return None
+    fields = text.split()
+    if len(fields) != len(CRONTAB_FIELDS):
+        raise ValueError(f"it has {len(fields)} fields, not 5")
+    for value, (name, low, high) in zip(fields, CRONTAB_FIELDS, strict=True):
+        for item in value.split(","):
+            match = _CRONTAB_ITEM.fullmatch(item)
+            if not match:
+                raise ValueError(f"the {name} field {value!r} is not *, a number, a range a-b, a list or a /step")
+            start, end, step = match.group(2), match.group(3), match.group(4)
+            numbers = [int(n) for n in (start, end) if n is not None]
+            if any(not low <= n <= high for n in numbers):
+                raise ValueError(f"the {name} field {value!r} must stay within {low} to {high}")
+            if end is not None and int(end) < int(start):
+                raise ValueError(f"the {name} field {value!r} has a range that runs backwards")
+            if step is not None and int(step) < 1:
+                raise ValueError(f"the {name} field {value!r} has a step of 0")
+    return " ".join(fields)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +113,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigurationError(f"{name} must be a whole number of at least {minimum}, got {text!r}")
         return int(text)
 
+    schedule_text = get("BACKUP_SCHEDULE", "") or ""
+    try:
+        backup_schedule = parse_backup_schedule(schedule_text)
+    except ValueError as error:
+        raise ConfigurationError(
+            f"BACKUP_SCHEDULE must be a crontab line in UTC (minute hour day-of-month month day-of-week) "
+            f"such as '0 3 * * *', or empty for none; {schedule_text!r} is not: {error}"
+        ) from None
+
     return Settings(
         database_url=database_url,
         storage_url=storage_url,
@@ -89,4 +136,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         job_lease_seconds=whole_number("JOB_LEASE_SECONDS", 30, minimum=3),
         web_workers=whole_number("WEB_CONCURRENCY", 2),
         worker_concurrency=whole_number("WORKER_CONCURRENCY", 2),
+        backup_schedule=backup_schedule,
+        backup_retention=whole_number("BACKUP_RETENTION", 7),
     )

@@ -200,6 +200,14 @@ class TableArchive(abc.ABC):
     def replacement(self) -> AbstractContextManager[TableReplacement]:
         """A new transaction for replacing tables; it rolls back on exit unless committed."""
 
+    @property
+    def replacement_blocks_other_writes(self) -> bool:
+        """Whether, while a replacement is open, no other connection can write to the database (SQLite).
+
+        A job's progress cannot then be recorded until the replacement ends.
+        """
+        return False
+
 
 @dataclass(frozen=True)
 class BackupHeader:

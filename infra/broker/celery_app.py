@@ -6,13 +6,19 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 
 from core.config import Settings
 from core.ports import JobQueue
 from domain.errors import Unavailable
 
 RUN_JOB_TASK = "hireflow.run_job"
+SCHEDULED_BACKUP_TASK = "hireflow.scheduled_backup"
+SCHEDULED_BACKUP = "scheduled-backup"
 QUEUE_NAME = "hireflow"
+# A scheduled backup that waited this long for a worker is dropped: the next one is due soon enough,
+# and workers coming back after an outage should not start a burst of backups.
+SCHEDULED_BACKUP_EXPIRES_SECONDS = 3600
 
 
 def broker_options(settings: Settings) -> tuple[str, dict[str, Any]]:
@@ -40,6 +46,26 @@ def broker_options(settings: Settings) -> tuple[str, dict[str, Any]]:
     }
 
 
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """What ``celery beat`` sends: a backup on ``BACKUP_SCHEDULE`` (a crontab line in UTC), or nothing."""
+    if settings.backup_schedule is None:
+        return {}
+    minute, hour, day_of_month, month_of_year, day_of_week = settings.backup_schedule.split()
+    return {
+        SCHEDULED_BACKUP: {
+            "task": SCHEDULED_BACKUP_TASK,
+            "schedule": crontab(
+                minute=minute,
+                hour=hour,
+                day_of_month=day_of_month,
+                month_of_year=month_of_year,
+                day_of_week=day_of_week,
+            ),
+            "options": {"expires": SCHEDULED_BACKUP_EXPIRES_SECONDS},
+        }
+    }
+
+
 def make_celery(settings: Settings) -> Celery:
     broker, options = broker_options(settings)
     app = Celery("hireflow", set_as_current=False)
@@ -57,6 +83,9 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule=beat_schedule(settings),
     )
     return app
 

@@ -1,4 +1,5 @@
-"""The worker's task: run one recorded job, idempotently, retrying while the database is down."""
+"""The worker's tasks: run one recorded job, idempotently, retrying while the database is down; and
+the scheduled backup, which records a ``backup`` job like any other and queues it."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from core.backup_jobs import submit_scheduled_backup
 from core.jobs import RunOutcome, run_job
 from domain.errors import Unavailable
-from infra.broker.celery_app import RUN_JOB_TASK
+from infra.broker.celery_app import RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
 
 TRANSIENT = (Unavailable, OperationalError, InterfaceError)
 MAX_DATABASE_RETRIES = 20
@@ -27,9 +29,13 @@ def worker_id() -> str:
 
 
 def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
-    """Add the tasks to ``app``; ``services()`` gives this process's composition root."""
+    """Add the tasks to ``app`` alone; ``services()`` gives this process's composition root.
 
-    @app.task(bind=True, name=RUN_JOB_TASK, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+    ``shared=False``: Celery would otherwise add each task to every app made later in the
+    process too, still bound to the first ``services``.
+    """
+
+    @app.task(bind=True, name=RUN_JOB_TASK, shared=False, acks_late=True, reject_on_worker_lost=True, max_retries=None)
     def run_job_task(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
         found = services()
         lease = found.settings.job_lease_seconds
@@ -49,3 +55,10 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
             raise self.retry(countdown=lease)
         log.info("task %s: %s", job_id, outcome.value)
         return outcome.value
+
+    @app.task(name=SCHEDULED_BACKUP_TASK, shared=False, ignore_result=True)
+    def scheduled_backup_task() -> str:
+        found = services()
+        job = submit_scheduled_backup(found.jobs, found.queue, found.settings.backup_retention)
+        log.info("scheduled backup: task %s queued (keeping the newest %s)", job.id, found.settings.backup_retention)
+        return job.id

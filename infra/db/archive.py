@@ -123,6 +123,10 @@ class SqlTableArchive(TableArchive):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @property
+    def replacement_blocks_other_writes(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
     @contextmanager
     def snapshot(self, table: str) -> Iterator[TableSnapshot]:
         t = HIRING_TABLES[table]

@@ -83,6 +83,15 @@ class ApiClient:
             for handle in handles.values():
                 handle.close()
 
+    def backup(self, body: dict[str, Any] | None = None) -> requests.Response:
+        return self.http.post(f"{self.base_url}/backup", json=body, timeout=30)
+
+    def backups(self, **params: Any) -> requests.Response:
+        return self.http.get(f"{self.base_url}/backups", params=params, timeout=30)
+
+    def restore(self, body: dict[str, Any]) -> requests.Response:
+        return self.http.post(f"{self.base_url}/restore", json=body, timeout=30)
+
     def task(self, task_id: str) -> dict[str, Any]:
         response = self.http.get(f"{self.base_url}/task-status/{task_id}", timeout=10)
         response.raise_for_status()

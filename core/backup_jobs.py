@@ -1,0 +1,117 @@
+"""Backup and restore as background jobs: check the request, submit, and the worker's functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from core.backup import backup_tables, chosen_tables, find_backup, prune_backups, restore_tables
+from core.jobs import Clock, ProgressReporter, StopCheck, submit_job, utcnow
+from core.ports import BlobStorage, Job, JobQueue, JobStore
+from domain.errors import InvalidRequest
+
+# The key under which each phase's rows appear in a job's counts: {"hired_employees": {"rows": 1929, "verified": ...}}
+PHASE_COUNTS = {"backup": "backed_up", "verify": "verified", "restore": "restored"}
+
+
+def submit_backup(
+    jobs: JobStore,
+    queue: JobQueue,
+    tables: Iterable[str] | None = None,
+    *,
+    keep: int | None = None,
+    now: Clock = utcnow,
+) -> Job:
+    """Queue a backup of the chosen tables (default: all); with ``keep``, older backups beyond it are pruned after."""
+    params: dict[str, Any] = {"tables": chosen_tables(tables)}
+    if keep is not None:
+        if type(keep) is not int or keep < 1:
+            raise InvalidRequest("keep must be a whole number of at least 1", {"keep": keep})
+        params["keep"] = keep
+    return submit_job(jobs, queue, "backup", params, now=now)
+
+
+def submit_scheduled_backup(jobs: JobStore, queue: JobQueue, keep: int, now: Clock = utcnow) -> Job:
+    """What the schedule runs: back up every table, then keep only the newest ``keep`` backups of each."""
+    return submit_backup(jobs, queue, keep=keep, now=now)
+
+
+def submit_restore(
+    jobs: JobStore,
+    queue: JobQueue,
+    storage: BlobStorage,
+    backups: Mapping[str, str | None] | Iterable[str],
+    now: Clock = utcnow,
+) -> Job:
+    """Queue the restore of ``{table: backup id or None for its newest}``, or of a list of tables, each newest.
+
+    Refused at once, before anything is queued, if a table is unknown, a backup id is malformed
+    or names no backup: the job records the ids it will restore, resolved now.
+    """
+    chosen = dict(backups) if isinstance(backups, Mapping) else dict.fromkeys(backups)
+    resolved = {table: find_backup(storage, table, chosen[table]).id for table in chosen_tables(chosen)}
+    return submit_job(jobs, queue, "restore", {"backups": resolved}, now=now)
+
+
+def backup_job(
+    services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
+) -> dict[str, Any]:
+    """The worker's function for ``backup`` jobs: one file per table, progress after each chunk, then the pruning."""
+    tables = chosen_tables(params.get("tables"))
+    counts: dict[str, dict[str, int]] = {}
+
+    def report(table: str, phase: str, done: int, total: int) -> None:
+        counts[table] = {"rows": total, PHASE_COUNTS[phase]: done}
+        # Tables are backed up one after the other: those before the current one are complete.
+        tables_done = len(counts) - 1 + (done / total if total else 1.0)
+        all_known = len(counts) == len(tables)
+        progress(
+            sum(entry[PHASE_COUNTS["backup"]] for entry in counts.values()),
+            sum(entry["rows"] for entry in counts.values()) if all_known else None,
+            percent=100.0 * tables_done / len(tables),
+            counts={name: dict(entry) for name, entry in counts.items()},
+        )
+
+    made = backup_tables(
+        services.archive, services.storage, services.backup_format, tables, on_progress=report, should_stop=should_stop
+    )
+    pruned = prune_backups(services.storage, params["keep"], tables) if params.get("keep") else []
+    return {
+        "backups": [info.as_dict() for info in made],
+        "rows": sum(info.rows for info in made),
+        "pruned": [{"table": info.table, "id": info.id} for info in pruned],
+    }
+
+
+def restore_job(
+    services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
+) -> dict[str, Any]:
+    """The worker's function for ``restore`` jobs: every file checked, then all tables replaced in one transaction."""
+    backups: dict[str, str | None] = params["backups"]
+    rows = {table: find_backup(services.storage, table, backup_id).rows for table, backup_id in backups.items()}
+    total = sum(rows.values())
+    counts = {table: {"rows": n, PHASE_COUNTS["verify"]: 0, PHASE_COUNTS["restore"]: 0} for table, n in rows.items()}
+
+    # On SQLite the replacement holds the only write lock: recording progress then would wait on ourselves.
+    quiet_while_replacing = services.archive.replacement_blocks_other_writes
+
+    def publish() -> None:
+        # Checking a row and writing it are counted as two halves of the work.
+        work = sum(entry[PHASE_COUNTS["verify"]] + entry[PHASE_COUNTS["restore"]] for entry in counts.values())
+        progress(
+            sum(entry[PHASE_COUNTS["restore"]] for entry in counts.values()),
+            total,
+            percent=50.0 * work / total if total else 0.0,
+            counts={name: dict(entry) for name, entry in counts.items()},
+        )
+
+    def report(table: str, phase: str, done: int, _total: int) -> None:
+        counts[table][PHASE_COUNTS[phase]] = done
+        if not (phase == "restore" and quiet_while_replacing):
+            publish()
+
+    restored = restore_tables(
+        services.archive, services.storage, services.backup_format, backups, on_progress=report, should_stop=should_stop
+    )
+    publish()
+    return {"tables": [item.as_dict() for item in restored], "rows": sum(item.rows for item in restored)}

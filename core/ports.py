@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Iterable, Iterator, Sequence
+import io
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +50,44 @@ class BlobStorage(abc.ABC):
 
     def exists(self, name: str) -> bool:
         return self.size(name) is not None
+
+    def open_range(self, name: str, start: int, end: int) -> IO[bytes]:
+        """A readable binary stream over bytes ``start`` to ``end`` (excluded) of the blob.
+
+        This default reads and drops the bytes before ``start``; adapters that can seek override it.
+        """
+        stream = self.open(name)
+        skip = start
+        while skip > 0:
+            dropped = len(stream.read(min(skip, 1 << 20)))
+            if not dropped:
+                break
+            skip -= dropped
+        return io.BufferedReader(ByteWindow(stream, end - start), 1 << 16)
+
+
+class ByteWindow(io.RawIOBase):
+    """At most ``length`` bytes of ``stream``, from where it stands; closing it closes ``stream``."""
+
+    def __init__(self, stream: IO[bytes], length: int) -> None:
+        self._stream = stream
+        self._left = max(0, length)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        data = self._stream.read(min(len(buffer), self._left))
+        count = len(data)
+        buffer[:count] = data
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 @dataclass
@@ -306,6 +345,11 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     def add(self, job: Job) -> None: ...
 
+    def add_all(self, jobs: Sequence[Job]) -> None:
+        """Record several jobs together; adapters with transactions record all of them or none."""
+        for job in jobs:
+            self.add(job)
+
     @abc.abstractmethod
     def get(self, job_id: str) -> Job | None: ...
 
@@ -345,6 +389,24 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     def stale(self, stale_before: datetime) -> list[Job]:
         """Running jobs whose worker has not reported since ``stale_before``."""
+
+
+PartsProgress = Callable[[dict[str, dict[str, int]]], JobProgress]
+
+
+class SplitJobs(abc.ABC):
+    """A job whose source is loaded in parts by child jobs, each part with a checkpoint of its own."""
+
+    @abc.abstractmethod
+    def record_progress(
+        self, parent_id: str, table: str, keys: Sequence[str], progress: PartsProgress, now: datetime
+    ) -> Lease:
+        """In one transaction that holds the parent's row: add up the parent's checkpoints ``keys``, put
+        the sum in the parent's counts under ``table`` and record ``progress(counts)`` (state PROGRESS).
+
+        Nothing is written once the parent finished. The lease says whether the parent still runs, and
+        whether it was asked to stop.
+        """
 
 
 class JobQueue(abc.ABC):

@@ -107,6 +107,17 @@ class AzureBlobStorage(BlobStorage):
                 raise self._not_found(name) from None
         return io.BufferedReader(_ChunkStream(download.chunks(), self._reachable), 1 << 16)
 
+    def open_range(self, name: str, start: int, end: int) -> IO[bytes]:
+        if end <= start:
+            return io.BytesIO(b"")
+        blob = self._blob(name)
+        with self._reachable():
+            try:
+                download = blob.download_blob(offset=start, length=end - start, max_concurrency=1)
+            except ResourceNotFoundError:
+                raise self._not_found(name) from None
+        return io.BufferedReader(_ChunkStream(download.chunks(), self._reachable), 1 << 16)
+
     def write(self, name: str, data: IO[bytes] | bytes) -> int:
         blob = self._blob(name)
         with self._reachable():

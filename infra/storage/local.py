@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from core.ports import BlobInfo, BlobStorage
+from core.ports import BlobInfo, BlobStorage, ByteWindow
 from domain.errors import SourceNotFound, Unavailable
 from infra.storage.names import check_blob_name
 
@@ -30,6 +31,11 @@ class LocalFolderStorage(BlobStorage):
             return path.open("rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise SourceNotFound(f"no blob named {name!r} in storage", {"name": name}) from None
+
+    def open_range(self, name: str, start: int, end: int) -> IO[bytes]:
+        stream = self.open(name)
+        stream.seek(start)
+        return io.BufferedReader(ByteWindow(stream, end - start), CHUNK)
 
     def write(self, name: str, data: IO[bytes] | bytes) -> int:
         path = self._path(name)

@@ -101,6 +101,15 @@ def test_streams_a_large_blob_both_ways_without_holding_it_in_memory(blob_storag
     assert read_peak < BIG / 2
 
 
+def test_reads_a_byte_range_of_a_blob_larger_than_one_download_chunk(blob_storage: BlobStorage) -> None:
+    data = bytes(range(256)) * 8192
+    blob_storage.write("range.bin", data)
+
+    for start, end in [(0, 10), (700_000, 1_900_000), (len(data) - 3, len(data)), (5, 5)]:
+        with blob_storage.open_range("range.bin", start, end) as stream:
+            assert stream.read() == data[start:end]
+
+
 def test_opening_a_missing_blob_says_it_is_not_found(blob_storage: BlobStorage) -> None:
     with pytest.raises(SourceNotFound, match="no blob named 'nowhere.csv' in storage"):
         blob_storage.open("nowhere.csv")

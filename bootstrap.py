@@ -13,12 +13,13 @@ from core.backup_jobs import backup_job, restore_job
 from core.config import Settings, load_settings
 from core.ingest_jobs import ingest_job
 from core.jobs import JobKinds
-from core.ports import BackupFormat, BlobStorage, HiringStore, JobQueue, JobStore, TableArchive
+from core.ports import BackupFormat, BlobStorage, HiringStore, JobQueue, JobStore, SplitJobs, TableArchive
 from core.reports import ReportQueries
+from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job
 from infra.avro.format import AvroBackupFormat
 from infra.db.archive import SqlTableArchive
 from infra.db.engine import create_schema, make_engine
-from infra.db.jobs import SqlJobStore
+from infra.db.jobs import SqlJobStore, SqlSplitJobs
 from infra.db.reports import SqlReportQueries
 from infra.db.store import SqlHiringStore
 from infra.storage import storage_from_settings
@@ -30,6 +31,7 @@ def job_kinds() -> JobKinds:
     kinds.register("ingest", ingest_job)
     kinds.register("backup", backup_job)
     kinds.register("restore", restore_job)
+    kinds.register(PART_KIND, ingest_part_job, on_finished=finish_parent_if_last)
     return kinds
 
 
@@ -58,6 +60,10 @@ class Services:
     @cached_property
     def jobs(self) -> JobStore:
         return SqlJobStore(self.engine)
+
+    @cached_property
+    def split_jobs(self) -> SplitJobs:
+        return SqlSplitJobs(self.engine)
 
     @cached_property
     def queue(self) -> JobQueue:

@@ -13,6 +13,7 @@ from domain.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_INGEST_PART_MIN_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Settings:
     worker_concurrency: int = 2
     backup_schedule: str | None = None
     backup_retention: int = 7
+    ingest_parts: int = 1
+    ingest_part_min_bytes: int = DEFAULT_INGEST_PART_MIN_BYTES
 
     @property
     def uses_embedded_broker(self) -> bool:
@@ -138,4 +141,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_concurrency=whole_number("WORKER_CONCURRENCY", 2),
         backup_schedule=backup_schedule,
         backup_retention=whole_number("BACKUP_RETENTION", 7),
+        ingest_parts=whole_number("INGEST_PARTS", 1),
+        ingest_part_min_bytes=whole_number("INGEST_PART_MIN_BYTES", DEFAULT_INGEST_PART_MIN_BYTES),
     )

@@ -144,6 +144,7 @@ class _Loader:
         checkpoint: Checkpoint | None,
         batch_size: int,
         keep_details: bool = False,
+        checkpoint_key: str | None = None,
     ) -> None:
         self.store = store
         self.spec = spec
@@ -157,6 +158,7 @@ class _Loader:
         self.keep_details = keep_details
         self.rejected_rows: list[RejectedRow] = []
         self.existing_ids: list[int] = []
+        self.checkpoint_key = checkpoint_key or spec.name
 
     def run(
         self,
@@ -275,7 +277,7 @@ class _Loader:
         if self.job_id:
             total = TableCounts(**self.counts.as_dict())
             total.add(counts)
-            tx.save_checkpoint(self.job_id, name, Checkpoint(last_position, total))
+            tx.save_checkpoint(self.job_id, self.checkpoint_key, Checkpoint(last_position, total))
         return BatchResult(counts, rejected, already)
 
     def _check_references(

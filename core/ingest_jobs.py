@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
+from core.csv_ranges import plan_ranges
 from core.ingest import Cancelled, ingest_blob
-from core.jobs import Clock, ProgressReporter, StopCheck, new_job_id, submit_job, utcnow
+from core.jobs import Clock, Deferred, ProgressReporter, StopCheck, new_job_id, submit_job, utcnow
 from core.ports import BlobStorage, Job, JobQueue, JobStore, TableCounts
-from domain.entities import TABLES
+from core.split_ingest import parts_for, record_parent_progress, resume_parts, start_parts
+from domain.entities import HIRED_EMPLOYEES, TABLES
 from domain.errors import InvalidRequest, SourceNotFound
+
+# The table whose file can be split between several workers: the largest, and the last loaded, so
+# its parts run once every department and job they refer to is stored.
+SPLIT_TABLE = HIRED_EMPLOYEES.name
 
 
 def root_sources(tables: list[str] | None = None) -> dict[str, str]:
@@ -68,9 +74,15 @@ def upload_and_submit_ingest(
 def ingest_job(
     services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
 ) -> dict[str, Any]:
-    """The worker's function for ``ingest`` jobs; a job run again resumes from its checkpoints."""
+    """The worker's function for ``ingest`` jobs; a job run again resumes from its checkpoints.
+
+    With ``INGEST_PARTS`` above 1, a large ``hired_employees`` file is handed to ``ingest_part`` jobs
+    once departments and jobs are loaded; they finish this job.
+    """
     store, storage = services.store, services.storage
     sources: dict[str, str] = params["sources"]
+    if resume_parts(services, progress.job_id):
+        raise Deferred()
     sizes = {table: storage.size(name) or 0 for table, name in sources.items()}
     total_bytes = sum(sizes.values())
     results: dict[str, TableCounts] = {}
@@ -85,6 +97,8 @@ def ingest_job(
     for table, name in sources.items():
         if should_stop():
             raise Cancelled()
+        if table == SPLIT_TABLE and _split(services, progress, name, sizes[table], bytes_before, total_bytes):
+            raise Deferred()
         results[table] = ingest_blob(
             store, storage, table, name, job_id=progress.job_id, on_progress=report, should_stop=should_stop
         )
@@ -93,3 +107,29 @@ def ingest_job(
     for counts in results.values():
         totals.add(counts)
     return {"tables": {t: c.as_dict() for t, c in results.items()}, **totals.as_dict()}
+
+
+def _split(
+    services: Any, progress: ProgressReporter, name: str, size: int, bytes_before: int, bytes_total: int
+) -> bool:
+    """Hand the file to parts if it is large enough to split and was not started whole before a crash."""
+    settings = services.settings
+    wanted = parts_for(size, settings.ingest_parts, settings.ingest_part_min_bytes)
+    if wanted < 2 or services.store.load_checkpoint(progress.job_id, SPLIT_TABLE) is not None:
+        return False
+    with services.storage.open(name) as stream:
+        ranges = plan_ranges(stream, size, wanted)
+    if len(ranges) < 2:
+        return False
+    parts = start_parts(
+        services.jobs,
+        services.queue,
+        progress.job_id,
+        SPLIT_TABLE,
+        name,
+        ranges,
+        bytes_before=bytes_before,
+        bytes_total=bytes_total,
+    )
+    record_parent_progress(services, parts[0].params)
+    return True

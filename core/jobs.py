@@ -20,7 +20,7 @@ from core.ingest import Cancelled
 from core.ports import Job, JobProgress, JobQueue, JobState, JobStore, Lease
 from domain.errors import HireflowError, InvalidRequest, JobFinished, NotFound, Unavailable
 
-JOB_KINDS = ("ingest", "backup", "restore")
+JOB_KINDS = ("ingest", "backup", "restore", "ingest_part")
 MAX_PER_PAGE = 200
 
 log = logging.getLogger("hireflow.jobs")
@@ -55,22 +55,37 @@ class ProgressReporter:
         self._record(self.last)
 
 
+class Deferred(Exception):
+    """Raised by a job's function that handed its work to child jobs: they will record its outcome."""
+
+
 JobFunction = Callable[[Any, dict[str, Any], ProgressReporter, StopCheck], dict[str, Any]]
+FinishedHook = Callable[[Any, Job], None]
 
 
 class JobKinds:
-    """Which function runs each kind of job: ``function(services, params, progress, should_stop) -> result``."""
+    """Which function runs each kind of job: ``function(services, params, progress, should_stop) -> result``.
+
+    ``on_finished(services, job)``, if given, runs each time a worker finds or leaves a job of that kind
+    finished, after its outcome is recorded; it must be safe to run more than once.
+    """
 
     def __init__(self) -> None:
         self._functions: dict[str, JobFunction] = {}
+        self._on_finished: dict[str, FinishedHook] = {}
 
-    def register(self, kind: str, function: JobFunction) -> None:
+    def register(self, kind: str, function: JobFunction, *, on_finished: FinishedHook | None = None) -> None:
         if kind not in JOB_KINDS:
             raise ValueError(f"unknown job kind {kind!r}; expected one of {', '.join(JOB_KINDS)}")
         self._functions[kind] = function
+        if on_finished is not None:
+            self._on_finished[kind] = on_finished
 
     def function(self, kind: str) -> JobFunction | None:
         return self._functions.get(kind)
+
+    def on_finished(self, kind: str) -> FinishedHook | None:
+        return self._on_finished.get(kind)
 
     def __contains__(self, kind: object) -> bool:
         return kind in self._functions
@@ -90,6 +105,7 @@ class RunOutcome(StrEnum):
     BUSY = "busy"
     LEASE_LOST = "lease_lost"
     MISSING = "missing"
+    DEFERRED = "deferred"
 
 
 def new_job_id() -> str:
@@ -168,7 +184,8 @@ def run_job(
     """Claim the job and run its kind's function, recording progress and the outcome.
 
     Errors of the ``transient`` types (database unreachable) are raised for the caller to
-    retry later; any other error fails the job with its message.
+    retry later; any other error fails the job with its message. A function that raises
+    ``Deferred`` leaves the job running: the child jobs it started will record its outcome.
     """
     claimed = jobs.claim(job_id, worker, now(), now() - timedelta(seconds=lease_seconds))
     if claimed is None:
@@ -176,9 +193,13 @@ def run_job(
         if current is None:
             log.warning("task %s is not recorded; nothing to run", job_id)
             return RunOutcome.MISSING
-        return RunOutcome.ALREADY_FINISHED if current.finished else RunOutcome.BUSY
+        if not current.finished:
+            return RunOutcome.BUSY
+        _after_finish(kinds, services, current, transient)
+        return RunOutcome.ALREADY_FINISHED
     if claimed.cancel_requested:
-        jobs.finish(job_id, JobState.CANCELLED, now(), worker=worker, progress=claimed.progress)
+        if jobs.finish(job_id, JobState.CANCELLED, now(), worker=worker, progress=claimed.progress):
+            _after_finish(kinds, services, _finished(claimed, JobState.CANCELLED), transient)
         return RunOutcome.FINISHED
     function = kinds.function(claimed.kind)
     if function is None:
@@ -191,6 +212,8 @@ def run_job(
     heartbeat.start()
     try:
         result = function(services, claimed.params, reporter, heartbeat.should_stop)
+    except Deferred:
+        return RunOutcome.DEFERRED
     except Cancelled:
         state, result, error = JobState.CANCELLED, None, None
     except transient:
@@ -212,7 +235,25 @@ def run_job(
     ):
         log.warning("task %s: lease lost to another worker; outcome %s not recorded", job_id, state)
         return RunOutcome.LEASE_LOST
+    _after_finish(kinds, services, _finished(claimed, state), transient)
     return RunOutcome.FINISHED
+
+
+def _finished(job: Job, state: JobState) -> Job:
+    job.state = state
+    return job
+
+
+def _after_finish(kinds: JobKinds, services: Any, job: Job, transient: tuple[type[BaseException], ...]) -> None:
+    hook = kinds.on_finished(job.kind)
+    if hook is None:
+        return
+    try:
+        hook(services, job)
+    except transient:
+        raise
+    except Exception:  # noqa: BLE001 - the job's own outcome is recorded; the hook runs again on redelivery
+        log.exception("task %s (%s): the step after it finished failed", job.id, job.kind)
 
 
 class _Heartbeat:

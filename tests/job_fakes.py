@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.ports import FINISHED_STATES, RUNNING_STATES, Job, JobProgress, JobQueue, JobState, JobStore, Lease
+from core.ports import (
+    FINISHED_STATES,
+    RUNNING_STATES,
+    HiringStore,
+    Job,
+    JobProgress,
+    JobQueue,
+    JobState,
+    JobStore,
+    Lease,
+    PartsProgress,
+    SplitJobs,
+    TableCounts,
+)
 from domain.errors import Unavailable
 
 
@@ -116,3 +130,27 @@ class FakeJobStore(JobStore):
             for job in self.jobs.values()
             if job.state in RUNNING_STATES and (job.heartbeat_at is None or job.heartbeat_at < stale_before)
         ]
+
+
+class FakeSplitJobs(SplitJobs):
+    """Sums the parts' checkpoints from a hiring store onto a parent kept in a ``FakeJobStore``."""
+
+    def __init__(self, jobs: FakeJobStore, store: HiringStore) -> None:
+        self.jobs = jobs
+        self.store = store
+
+    def record_progress(
+        self, parent_id: str, table: str, keys: Sequence[str], progress: PartsProgress, now: datetime
+    ) -> Lease:
+        parent = self.jobs.jobs.get(parent_id)
+        if parent is None or parent.finished:
+            return Lease(held=False, cancel_requested=bool(parent and parent.cancel_requested))
+        total = TableCounts()
+        for key in keys:
+            checkpoint = self.store.load_checkpoint(parent_id, key)
+            if checkpoint is not None:
+                total.add(checkpoint.counts)
+        parent.progress = progress({**parent.progress.counts, table: total.as_dict()})
+        parent.state = JobState.PROGRESS
+        parent.heartbeat_at = now
+        return Lease(held=True, cancel_requested=parent.cancel_requested)

@@ -1,16 +1,29 @@
-"""``SqlJobStore``: background jobs in the ``background_jobs`` table; every call is its own short transaction."""
+"""``SqlJobStore``: background jobs in the ``background_jobs`` table; every call is its own short transaction.
+
+``SqlSplitJobs``: the progress of a job split in parts, summed from the parts' checkpoints onto the parent.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 
-from core.ports import FINISHED_STATES, RUNNING_STATES, Job, JobProgress, JobState, JobStore, Lease
+from core.ports import (
+    FINISHED_STATES,
+    RUNNING_STATES,
+    Job,
+    JobProgress,
+    JobState,
+    JobStore,
+    Lease,
+    PartsProgress,
+    SplitJobs,
+)
 from infra.db.engine import connect
-from infra.db.schema import background_jobs
+from infra.db.schema import background_jobs, ingest_checkpoints
 
 _c = background_jobs.c
 _RUNNING = [state.value for state in RUNNING_STATES]
@@ -50,20 +63,27 @@ class SqlJobStore(JobStore):
         self.engine = engine
 
     def add(self, job: Job) -> None:
+        self.add_all([job])
+
+    def add_all(self, jobs: Sequence[Job]) -> None:
         with connect(self.engine) as conn:
             conn.execute(
-                insert(background_jobs).values(
-                    id=job.id,
-                    kind=job.kind,
-                    params=job.params,
-                    state=job.state.value,
-                    result=job.result,
-                    error=job.error,
-                    created_at=job.created_at,
-                    cancel_requested=job.cancel_requested,
-                    attempts=job.attempts,
-                    **_progress_values(job.progress),
-                )
+                insert(background_jobs),
+                [
+                    {
+                        "id": job.id,
+                        "kind": job.kind,
+                        "params": job.params,
+                        "state": job.state.value,
+                        "result": job.result,
+                        "error": job.error,
+                        "created_at": job.created_at,
+                        "cancel_requested": job.cancel_requested,
+                        "attempts": job.attempts,
+                        **_progress_values(job.progress),
+                    }
+                    for job in jobs
+                ],
             )
             conn.commit()
 
@@ -166,3 +186,37 @@ class SqlJobStore(JobStore):
         )
         with connect(self.engine) as conn:
             return [_job(row) for row in conn.execute(query).mappings().all()]
+
+
+_COUNT_FIELDS = ("processed", "inserted", "already_exists", "rejected")
+
+
+class SqlSplitJobs(SplitJobs):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_progress(
+        self, parent_id: str, table: str, keys: Sequence[str], progress: PartsProgress, now: datetime
+    ) -> Lease:
+        unfinished = and_(_c.id == parent_id, _c.state.not_in(_FINISHED))
+        ck = ingest_checkpoints.c
+        sums = select(*(func.coalesce(func.sum(ck[name]), 0) for name in _COUNT_FIELDS)).where(
+            ck.job_id == parent_id, ck.table_name.in_(list(keys))
+        )
+        with connect(self.engine) as conn:
+            # Writing first takes the parent's row lock (on SQLite, the write lock) before anything is
+            # read: parts record one at a time, each summing every checkpoint committed before it, so
+            # the parent's counts never go back.
+            held = conn.execute(update(background_jobs).where(unfinished).values(heartbeat_at=now)).rowcount == 1
+            row = conn.execute(select(_c.counts, _c.cancel_requested).where(_c.id == parent_id)).first()
+            if held and row is not None:
+                counts = dict(row.counts or {})
+                counts[table] = dict(zip(_COUNT_FIELDS, map(int, conn.execute(sums).one()), strict=True))
+                summed = progress(counts)
+                conn.execute(
+                    update(background_jobs)
+                    .where(_c.id == parent_id)
+                    .values(state=JobState.PROGRESS.value, **_progress_values(summed))
+                )
+            conn.commit()
+        return Lease(held=held, cancel_requested=bool(row and row.cancel_requested))

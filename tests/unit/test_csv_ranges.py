@@ -7,7 +7,8 @@ import pytest
 
 from core.csv_ranges import ByteRange, count_lines, plan_ranges, range_records
 from core.csv_records import csv_records
-from core.ports import BlobInfo, BlobStorage
+from core.split_ingest import parts_for
+from tests.unit.test_ingest import FakeStorage
 
 HEADER = b"id,name,datetime,department_id,job_id\n"
 
@@ -112,6 +113,13 @@ def test_a_file_with_no_record_boundary_inside_is_one_range(data, lines):
     assert plan(data, 8) == [ByteRange(0, len(data), 1, lines)]
 
 
+def test_a_file_under_twice_the_smallest_part_is_not_split_at_all():
+    assert parts_for(63 << 20, 8, 32 << 20) == 1
+    assert parts_for(64 << 20, 8, 32 << 20) == 2
+    assert parts_for(10 << 30, 8, 32 << 20) == 8
+    assert parts_for(0, 8, 32 << 20) == 1
+
+
 def test_one_part_asked_is_one_range_whatever_the_size():
     data = employees(500)
 
@@ -148,31 +156,8 @@ def test_reading_the_ranges_gives_exactly_the_records_of_the_whole_file_for_rand
     assert split > 1000
 
 
-class OneBlob(BlobStorage):
-    """A storage that can only open whole blobs, to exercise the port's generic ``open_range``."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def open(self, name: str) -> io.BytesIO:
-        return io.BytesIO(self.data)
-
-    def write(self, name, data):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
-
-    def size(self, name: str) -> int:
-        return len(self.data)
-
-    def list(self, prefix: str = "") -> list[BlobInfo]:
-        return []
-
-    def delete(self, name: str) -> None: ...
-
-    def check(self) -> None: ...
-
-
 def test_any_storage_can_open_a_byte_range_of_a_blob():
-    storage = OneBlob(bytes(range(256)) * 10_000)
+    storage = FakeStorage({"x": bytes(range(256)) * 10_000})
 
     with storage.open_range("x", 1_500_000, 1_500_300) as stream:
-        assert stream.read() == storage.data[1_500_000:1_500_300]
+        assert stream.read() == storage.blobs["x"][1_500_000:1_500_300]

@@ -7,6 +7,7 @@ import pytest
 
 from core.ingest import Cancelled
 from core.jobs import (
+    Deferred,
     JobKinds,
     ProgressReporter,
     RunOutcome,
@@ -239,3 +240,28 @@ def test_the_list_is_newest_first_filtered_and_paginated(jobs, queue, clock):
     assert list_jobs(jobs, state=JobState.SUCCESS).total == 0
     with pytest.raises(InvalidRequest):
         list_jobs(jobs, page=0)
+
+
+def test_a_job_that_hands_its_work_to_children_stays_running_and_nothing_is_recorded_for_it(jobs, queue, clock):
+    job = submit_job(jobs, queue, "ingest", {}, now=clock)
+
+    def hand_over(services: Any, params: dict, progress: ProgressReporter, should_stop: Any) -> dict:
+        progress(10, 100)
+        raise Deferred()
+
+    assert run(jobs, kinds_with("ingest", hand_over), job.id, now=clock) == RunOutcome.DEFERRED
+
+    waiting = jobs.get(job.id)
+    assert waiting.state == JobState.PROGRESS and waiting.finished_at is None and waiting.result is None
+
+
+def test_the_step_after_a_kind_finishes_sees_the_outcome_recorded_and_runs_again_on_redelivery(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    seen: list[JobState] = []
+    kinds = JobKinds()
+    kinds.register("backup", counting_backup, on_finished=lambda _s, j: seen.append(jobs.get(j.id).state))
+
+    run(jobs, kinds, job.id, now=clock)
+    run(jobs, kinds, job.id, now=clock)
+
+    assert seen == [JobState.SUCCESS, JobState.SUCCESS]

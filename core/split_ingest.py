@@ -19,7 +19,7 @@ from core.csv_ranges import ByteRange, range_records
 from core.csv_records import CountingReader
 from core.ingest import BATCH_SIZE, Cancelled, ProgressCallback, _Loader
 from core.jobs import Clock, ProgressReporter, StopCheck, utcnow
-from core.ports import BlobStorage, HiringStore, Job, JobProgress, JobState, JobStore, TableCounts
+from core.ports import BlobStorage, HiringStore, Job, JobProgress, JobQueue, JobState, JobStore, TableCounts
 from domain.entities import table_spec
 
 PART_KIND = "ingest_part"
@@ -76,7 +76,7 @@ def ingest_range(
 
 def start_parts(
     jobs: JobStore,
-    queue: Any,
+    queue: JobQueue,
     parent_id: str,
     table: str,
     blob_name: str,

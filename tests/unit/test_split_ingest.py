@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,7 +235,7 @@ def test_a_part_that_crashed_resumes_after_its_last_batch_with_exact_counts():
     part = parts_of(services, parent)[1]
     params = part.params
     data = services.storage.blobs["hired_employees.csv"]
-    (last,) = [r for r in plan_ranges_of(data, 2) if r.start == params["start"]]
+    (last,) = [r for r in plan_ranges(io.BytesIO(data), len(data), 2) if r.start == params["start"]]
     services.store.crash_before_commit = services.store.commits + 2
 
     def load() -> Any:
@@ -255,9 +256,3 @@ def test_a_part_that_crashed_resumes_after_its_last_batch_with_exact_counts():
 
     assert counts.processed == last.lines
     assert services.store.load_checkpoint(parent.id, "hired_employees#1").counts == counts
-
-
-def plan_ranges_of(data: bytes, parts: int) -> list[Any]:
-    import io
-
-    return plan_ranges(io.BytesIO(data), len(data), parts)

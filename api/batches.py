@@ -10,6 +10,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from api.deps import services
+from api.limits import read_body
 from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
 from api.uploads import enqueue_from_storage, has_body
 from core.csv_records import csv_records
@@ -67,7 +68,7 @@ def _request_body_doc(table: str) -> dict[str, Any]:
 def read_records() -> tuple[list[tuple[int, Any]], bool]:
     """The rows, numbered from 1, and whether they came as CSV; bad shapes are refused before any database work."""
     mimetype = request.mimetype
-    body = request.get_data(cache=False)
+    body = read_body()
     if not body:
         raise InvalidRequest(
             f"send a JSON array of 1 to {MAX_REQUEST_ROWS} row objects, or text/csv with 1 to {MAX_REQUEST_ROWS} lines"

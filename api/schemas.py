@@ -164,3 +164,14 @@ class RejectionsQuerySchema(Schema):
     output = fields.String(data_key="format", load_default="json", validate=validate.OneOf(["json", "csv"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class TokenRequestSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "admin"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), metadata={"example": "secret"})
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds until the token expires"})

@@ -74,6 +74,16 @@ class ApiClient:
         except requests.ConnectionError:
             return False
 
+    def sign_in(self, username: str, password: str) -> str:
+        """Ask for a token and send it with every later request; return it."""
+        response = self.http.post(
+            f"{self.base_url}/auth/token", json={"username": username, "password": password}, timeout=10
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        return token
+
     def upload_files(self, folder: Path) -> requests.Response:
         names = ("departments", "jobs", "hired_employees")
         handles = {name: (folder / f"{name}.csv").open("rb") for name in names}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import hireflow_environ
+from tests.conftest import ADMIN, hireflow_environ
 from tests.e2e.api_client import ApiClient, free_port, start, stop, wait_until
 
 pytestmark = pytest.mark.slow
@@ -33,6 +33,7 @@ def running_service(environ: dict[str, str], tmp_path: Path, *commands: str) -> 
     client = ApiClient(f"http://127.0.0.1:{port}")
     try:
         wait_until(client.is_up, 60, "the web server and the broker to answer /health", interval=0.3)
+        client.sign_in(*ADMIN)
         yield client
     finally:
         for process in processes:

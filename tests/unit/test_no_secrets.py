@@ -36,6 +36,7 @@ def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
         "AZURE_STORAGE_CONNECTION_STRING=",
         f'AZURITE_DEVELOPMENT_KEY = "{FAKE_KEY}"',
         "password = os.environ['ADMIN_PASSWORD']",
+        "password = fields.String(required=True, validate=validate.Length(min=1))",
     ],
 )
 def test_placeholders_and_the_azurite_development_key_are_not_secrets(text: str) -> None:

@@ -26,7 +26,7 @@ from domain.errors import InvalidToken, NotAllowed, NotAuthenticated, TokenExpir
 blp = Blueprint("auth", __name__, description="Sign in: exchange a user name and password for a bearer token")
 
 SECURITY_SCHEME = "bearerAuth"
-TOKEN_TYPE = "bearer"  # nosec B105 - the OAuth 2 token type (RFC 6750), not a password
+TOKEN_TYPE = "bearer"  # noqa: S105  # nosec B105 - the OAuth 2 token type (RFC 6750), not a password
 
 
 class Access(enum.Enum):

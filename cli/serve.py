@@ -11,9 +11,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from dotenv import load_dotenv
 from gunicorn.app.base import BaseApplication
 
 from bootstrap import bootstrap, log_to_stdout
+from cli.local_env import LOCAL_ENV, ensure_local_env
 from core.config import Settings, load_settings
 
 MAIN = Path(__file__).resolve().parent.parent / "main.py"
@@ -60,6 +62,7 @@ class WebServer(BaseApplication):  # type: ignore[misc]
 
 def serve_web(_args: argparse.Namespace) -> int:
     settings = load_settings()
+    settings.require_web_auth()
     log_to_stdout(settings)
     bootstrap(settings).dispose()
     WebServer(settings).run()
@@ -86,6 +89,12 @@ def run_worker(_args: argparse.Namespace) -> int:
 
 def run_all(_args: argparse.Namespace) -> int:
     settings = load_settings()
+    if not settings.is_production:
+        # First start on a laptop: make the signing key and admin password, and say how to get a token.
+        print(ensure_local_env(), flush=True)
+        load_dotenv(LOCAL_ENV)
+        settings = load_settings()
+    settings.require_web_auth()
     log_to_stdout(settings)
     bootstrap(settings).dispose()
     # Fixed argument lists naming our own interpreter and entry point; no user input reaches them.

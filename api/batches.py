@@ -58,7 +58,8 @@ def _request_body_doc(table: str) -> dict[str, Any]:
                 "example": [_example_row(table)],
             },
             "text/csv": {
-                "schema": {"type": "string"},
+                # At least one line that is not blank: blank lines carry no row, and a batch needs 1 to 1000 rows.
+                "schema": {"type": "string", "pattern": r"[^\s\x1c-\x1f\x85]"},
                 "example": ",".join(str(v) for v in _example_row(table).values()) + "\n",
             },
         },

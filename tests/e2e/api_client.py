@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -113,3 +113,20 @@ class ApiClient:
             return status if status["state"] in ("SUCCESS", "FAILURE", "CANCELLED") else None
 
         return wait_until(finished, timeout, f"task {task_id} to finish", interval=0.02), seen
+
+
+def running_service(environ: Mapping[str, str], tmp_path: Path, *commands: str) -> Iterator[ApiClient]:
+    """Start ``python main.py <command>`` for each command on a free port; yield a client signed in as the admin."""
+    from tests.conftest import ADMIN
+
+    port = free_port()
+    environ = {**environ, "PORT": str(port)}
+    processes = [start(command, environ, tmp_path / f"{command}.log") for command in commands]
+    client = ApiClient(f"http://127.0.0.1:{port}")
+    try:
+        wait_until(client.is_up, 60, "the web server and the broker to answer /health", interval=0.3)
+        client.sign_in(*ADMIN)
+        yield client
+    finally:
+        for process in processes:
+            stop(process)

@@ -142,7 +142,7 @@ def _make_route(table: str) -> None:
     for status, text in (
         (400, "Not an array, empty, or not JSON"),
         (404, f"No body, and {table}.csv is missing from storage"),
-        (413, "More than 1000 rows"),
+        (413, "More than 1000 rows, or a body larger than MAX_REQUEST_BYTES"),
         (415, "Neither application/json nor text/csv"),
         (503, "The database or the broker is down"),
     ):

@@ -89,6 +89,7 @@ def _document(view: Any, tables: list[str]) -> Any:
     for status, text in (
         (400, "A form field that is not one of the files"),
         (404, "A CSV file is missing from storage"),
+        (413, "The files are larger than MAX_UPLOAD_BYTES"),
         (415, "Neither multipart/form-data nor an empty body"),
         (503, "The database or the broker is down"),
     ):

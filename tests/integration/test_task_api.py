@@ -163,7 +163,7 @@ def test_the_task_list_is_newest_first_and_filters_by_state_and_kind(client, ser
     assert [i["task_id"] for i in client.get("/task-list?state=SUCCESS&kind=ingest").json["items"]] == [first]
     assert client.get("/task-list?kind=backup").json["total"] == 0
     assert client.get("/task-list?page=2&per_page=1").json["items"][0]["task_id"] == first
-    assert client.get("/task-list?per_page=0").status_code == 422
+    assert client.get("/task-list?per_page=0").status_code == 400
     assert client.get("/task-list?state=DONE").json["error"]["code"] == "invalid_request"
 
 

@@ -27,6 +27,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.set_defaults(handler=serve_web)
     worker = commands.add_parser("worker", help="run a Celery worker that executes the queued tasks")
     worker.set_defaults(handler=run_worker)
+    beat = commands.add_parser("beat", help="run Celery beat: queue the periodic recovery of stalled tasks")
+    beat.set_defaults(handler=run_beat)
     run = commands.add_parser("run", help="start the web server and a worker together; Ctrl+C stops both")
     run.set_defaults(handler=run_all)
 
@@ -84,6 +86,16 @@ def run_worker(_args: argparse.Namespace) -> int:
             "--hostname=hireflow@%h",
         ]
     )
+    return 0
+
+
+def run_beat(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    from celery_worker import app
+
+    schedule = settings.broker_dir.parent / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"])
     return 0
 
 

@@ -12,6 +12,7 @@ from core.ports import JobQueue
 from domain.errors import Unavailable
 
 RUN_JOB_TASK = "hireflow.run_job"
+RECOVER_JOBS_TASK = "hireflow.recover_jobs"
 QUEUE_NAME = "hireflow"
 
 
@@ -57,6 +58,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        # `python main.py beat` sends this; a worker that dies while the others run is noticed within minutes,
+        # not only when a worker next starts.
+        beat_schedule={
+            "recover-stalled-jobs": {"task": RECOVER_JOBS_TASK, "schedule": max(60, 4 * settings.job_lease_seconds)}
+        },
     )
     return app
 

@@ -11,9 +11,9 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from core.jobs import RunOutcome, run_job
+from core.jobs import RunOutcome, recover_jobs, run_job
 from domain.errors import Unavailable
-from infra.broker.celery_app import RUN_JOB_TASK
+from infra.broker.celery_app import RECOVER_JOBS_TASK, RUN_JOB_TASK
 
 TRANSIENT = (Unavailable, OperationalError, InterfaceError)
 MAX_DATABASE_RETRIES = 20
@@ -49,3 +49,11 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
             raise self.retry(countdown=lease)
         log.info("task %s: %s", job_id, outcome.value)
         return outcome.value
+
+    @app.task(name=RECOVER_JOBS_TASK, ignore_result=True)
+    def recover_jobs_task() -> list[str]:
+        found = services()
+        recovered = recover_jobs(found.jobs, found.queue, found.settings.job_lease_seconds)
+        if recovered:
+            log.info("queued again %d task(s) whose worker stopped: %s", len(recovered), ", ".join(recovered))
+        return recovered

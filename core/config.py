@@ -21,6 +21,36 @@ MIN_SECRET_LENGTH = 32
 KNOWN_SECRETS = frozenset(
     {"change-me", "changeme", "secret", "super-secret", "jwt-secret", "your-secret-key", "please-change-this-secret"}
 )
+# Every environment variable hireflow reads; reading any other is a bug (and .env.example lists each of these).
+ENVIRONMENT_VARIABLES = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "STORAGE_URL",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "CELERY_KEY_PREFIX",
+    "CELERY_VISIBILITY_TIMEOUT",
+    "BROKER_DIR",
+    "JOB_LEASE_SECONDS",
+    "LOG_LEVEL",
+    "HOST",
+    "PORT",
+    "WEBSITES_PORT",
+    "WEB_CONCURRENCY",
+    "WORKER_CONCURRENCY",
+    "JWT_SECRET_KEY",
+    "JWT_EXPIRES_MINUTES",
+    "ADMIN_USERNAME",
+    "ADMIN_PASSWORD",
+    "READER_USERNAME",
+    "READER_PASSWORD",
+    "MAX_REQUEST_BYTES",
+    "MAX_UPLOAD_BYTES",
+    "AUTH_RATE_LIMIT",
+    "CORS_ORIGINS",
+    "TRUSTED_PROXIES",
+)
 RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
 
 
@@ -74,6 +104,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
 
     def get(name: str, default: str | None = None) -> str | None:
+        if name not in ENVIRONMENT_VARIABLES:
+            raise KeyError(f"{name} is not in ENVIRONMENT_VARIABLES")
         value = env.get(name, "").strip()
         return value or default
 

@@ -39,6 +39,7 @@ def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
         "password = os.environ['ADMIN_PASSWORD']",
         "password = fields.String(required=True, validate=validate.Length(min=1))",
         "JWT_SECRET_KEY=settings.jwt_secret_key,",
+        'ADMIN_PASSWORD="$ADMIN_PASSWORD_FROM_THE_SHELL" \\',
     ],
 )
 def test_placeholders_and_the_azurite_development_key_are_not_secrets(text: str) -> None:

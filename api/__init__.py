@@ -7,14 +7,19 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from api import auth, limits
 from api.errors import register_error_handlers
-from api.schemas import ErrorSchema
+from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, RestoreRequestSchema
 from bootstrap import Services, bootstrap
 
 API_DESCRIPTION = """\
 Migrate hiring data (departments, jobs, hired employees) from CSV files in blob storage into SQL,
 insert new rows in validated batches of 1 to 1000, back every table up to Avro and restore it,
 and report on hiring. Every error answers with `{"error": {"code", "message", "details"}}`.
+
+Sign in with `POST /auth/token` and send `Authorization: Bearer <access_token>`. The `reader` role may read
+reports, tasks and the backup list; everything else needs `admin`. `/health`, `/docs` and `/openapi.json`
+are public.
 """
 
 
@@ -24,7 +29,7 @@ class HireflowApi(Api):
 
 def create_app(services: Services | None = None, config: dict[str, Any] | None = None) -> Flask:
     """Build the app. Tests pass their own ``services``; production builds them from the environment."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config.update(
         API_TITLE="hireflow",
         API_VERSION="1.0.0",
@@ -35,20 +40,23 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
         JSON_SORT_KEYS=False,
-        MAX_CONTENT_LENGTH=512 * 1024 * 1024,
     )
     if config:
         app.config.update(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["hireflow"] = services or bootstrap()
+    services = services or bootstrap()
+    app.extensions["hireflow"] = services
 
-    api = HireflowApi(app)
+    api = HireflowApi(app, spec_kwargs={"extra_plugins": [auth.AccessDocPlugin()]})
     register_error_handlers(app, api)
+    api.spec.components.schema("RestoreRequest", RESTORE_REQUEST_CONSTRAINTS, schema=RestoreRequestSchema)
+    auth.init_auth(app, api, services.settings)
+    limits.init_limits(app, services.settings)
 
     from api import backups, batches, dashboard, docs, health, reports, tasks, uploads
 
     docs.register(app)
     app.register_blueprint(dashboard.blp)
-    for blueprint in (health.blp, batches.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
+    for blueprint in (health.blp, auth.blp, batches.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
         api.register_blueprint(blueprint)
     return app

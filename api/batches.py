@@ -10,6 +10,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from api.deps import services
+from api.limits import read_body
 from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
 from api.uploads import enqueue_from_storage, has_body
 from core.csv_records import csv_records
@@ -57,7 +58,8 @@ def _request_body_doc(table: str) -> dict[str, Any]:
                 "example": [_example_row(table)],
             },
             "text/csv": {
-                "schema": {"type": "string"},
+                # At least one line that is not blank: blank lines carry no row, and a batch needs 1 to 1000 rows.
+                "schema": {"type": "string", "pattern": r"[^\s\x1c-\x1f\x85]"},
                 "example": ",".join(str(v) for v in _example_row(table).values()) + "\n",
             },
         },
@@ -67,7 +69,7 @@ def _request_body_doc(table: str) -> dict[str, Any]:
 def read_records() -> tuple[list[tuple[int, Any]], bool]:
     """The rows, numbered from 1, and whether they came as CSV; bad shapes are refused before any database work."""
     mimetype = request.mimetype
-    body = request.get_data(cache=False)
+    body = read_body()
     if not body:
         raise InvalidRequest(
             f"send a JSON array of 1 to {MAX_REQUEST_ROWS} row objects, or text/csv with 1 to {MAX_REQUEST_ROWS} lines"
@@ -140,7 +142,7 @@ def _make_route(table: str) -> None:
     for status, text in (
         (400, "Not an array, empty, or not JSON"),
         (404, f"No body, and {table}.csv is missing from storage"),
-        (413, "More than 1000 rows"),
+        (413, "More than 1000 rows, or a body larger than MAX_REQUEST_BYTES"),
         (415, "Neither application/json nor text/csv"),
         (503, "The database or the broker is down"),
     ):

@@ -19,9 +19,13 @@ from domain.errors import (
     InvalidBackup,
     InvalidBackupId,
     InvalidRequest,
+    InvalidToken,
     JobFinished,
+    NotAllowed,
+    NotAuthenticated,
     NotFound,
     RestoreRefused,
+    TokenExpired,
     Unavailable,
     UnknownTable,
     UnsupportedContentType,
@@ -32,6 +36,8 @@ log = logging.getLogger("hireflow.api")
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_BY_ERROR: tuple[tuple[type[HireflowError], int], ...] = (
+    (NotAuthenticated, 401),
+    (NotAllowed, 403),
     (BatchTooLarge, 413),
     (UnsupportedContentType, 415),
     (UnknownTable, 404),
@@ -65,15 +71,25 @@ def status_for(error: HireflowError) -> int:
 def register_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(HireflowError)
     def domain_error(error: HireflowError) -> Response:
-        response = error_response(status_for(error), error.code, error.message, error.details)
+        details = error.details
+        if isinstance(error, Unavailable):
+            # The driver's or broker's own words name hosts and users: the log gets them, the client does not.
+            log.warning("%s: %s", error.message, details)
+            details = None
+        response = error_response(status_for(error), error.code, error.message, details)
         if isinstance(error, Unavailable):
             response.headers["Retry-After"] = "5"
+        if isinstance(error, NotAuthenticated):
+            rejected_token = isinstance(error, InvalidToken | TokenExpired)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="hireflow"' + (
+                ', error="invalid_token"' if rejected_token else ""
+            )
         return response
 
     @app.errorhandler(OperationalError)
     def database_error(error: OperationalError) -> Response:
         log.warning("database error while serving a request: %s", first_line(error))
-        return domain_error(Unavailable("the database cannot be reached", {"reason": first_line(error)}))
+        return domain_error(Unavailable("the database cannot be reached"))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

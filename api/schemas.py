@@ -187,12 +187,15 @@ class RejectionsQuerySchema(Schema):
 class BackupRequestSchema(Schema):
     tables = fields.List(
         fields.String(metadata={"enum": TABLE_NAMES}),
+        validate=validate.Length(min=1),
         metadata={"description": "the tables to back up; default: all three", "example": TABLE_NAMES},
     )
 
 
 class BackupListQuerySchema(Schema):
-    table = fields.String(metadata={"enum": TABLE_NAMES, "description": "only this table's backups"})
+    table = fields.String(
+        validate=validate.Length(min=1), metadata={"enum": TABLE_NAMES, "description": "only this table's backups"}
+    )
 
 
 class BackupSchema(Schema):
@@ -222,6 +225,14 @@ class TablesToRestore(fields.Field):  # type: ignore[type-arg]
         raise self.make_error("invalid")
 
 
+# OpenAPI 3.0 cannot say "exactly one of two fields" through marshmallow; create_app adds these
+# keys to the RestoreRequest component so clients and fuzzers know it.
+RESTORE_REQUEST_CONSTRAINTS = {
+    "anyOf": [{"required": ["table"]}, {"required": ["tables"]}],
+    "not": {"anyOf": [{"required": ["table", "tables"]}, {"required": ["tables", "backup_id"]}]},
+}
+
+
 class RestoreRequestSchema(Schema):
     table = fields.String(metadata={"enum": TABLE_NAMES, "description": "restore this table alone"})
     backup_id = fields.String(
@@ -234,7 +245,7 @@ class RestoreRequestSchema(Schema):
             "backup) or an object of table name to backup id",
             "oneOf": [
                 {"type": "array", "minItems": 1, "items": {"type": "string", "enum": TABLE_NAMES}},
-                {"type": "object", "additionalProperties": {**BACKUP_ID_DOC, "nullable": True}},
+                {"type": "object", "minProperties": 1, "additionalProperties": {**BACKUP_ID_DOC, "nullable": True}},
             ],
             "example": TABLE_NAMES,
         }
@@ -246,3 +257,14 @@ class RestoreRequestSchema(Schema):
             raise ValidationError("send either `table` (with an optional `backup_id`) or `tables`")
         if "backup_id" in data and "table" not in data:
             raise ValidationError("`backup_id` goes with `table`; with `tables`, send an object of table to backup id")
+
+
+class TokenRequestSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"example": "admin"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), metadata={"example": "secret"})
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds until the token expires"})

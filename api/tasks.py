@@ -81,7 +81,7 @@ def cancel_task(task_id: str) -> dict[str, Any]:
 
 
 @blp.route("/task-list", methods=["GET"])
-@blp.arguments(TaskListQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(TaskListQuerySchema, location="query", error_status_code=400, as_kwargs=True)
 @blp.response(200, TaskListSchema)
 def task_list(page: int, per_page: int, state: str | None = None, kind: str | None = None) -> dict[str, Any]:
     """Tasks, newest first; filter by `state` and `kind`, page with `page` and `per_page`."""
@@ -97,7 +97,7 @@ def task_list(page: int, per_page: int, state: str | None = None, kind: str | No
 
 
 @blp.route("/task-status/<task_id>/rejections", methods=["GET"])
-@blp.arguments(RejectionsQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(RejectionsQuerySchema, location="query", error_status_code=400, as_kwargs=True)
 @blp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 @blp.response(200, RejectionsSchema)
 @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)

@@ -44,7 +44,8 @@ def uploaded_files(accepted: list[str]) -> dict[str, IO[bytes]]:
         )
     if request.form:
         raise InvalidRequest(
-            f"form field(s) {', '.join(sorted(request.form))} must be files", {"accepted_files": accepted}
+            f"form field(s) {', '.join(sorted(str(name) for name in request.form))} must be files",
+            {"accepted_files": accepted},
         )
     files = {}
     for name in request.files:
@@ -74,6 +75,8 @@ def _multipart_doc(tables: list[str]) -> dict[str, Any]:
                 "schema": {
                     "type": "object",
                     "properties": {table: {"type": "string", "format": "binary"} for table in tables},
+                    "minProperties": 1,
+                    "additionalProperties": False,
                 }
             }
         },
@@ -86,6 +89,7 @@ def _document(view: Any, tables: list[str]) -> Any:
     for status, text in (
         (400, "A form field that is not one of the files"),
         (404, "A CSV file is missing from storage"),
+        (413, "The files are larger than MAX_UPLOAD_BYTES"),
         (415, "Neither multipart/form-data nor an empty body"),
         (503, "The database or the broker is down"),
     ):

@@ -11,11 +11,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from dotenv import load_dotenv
 from gunicorn.app.base import BaseApplication
 
 from bootstrap import bootstrap, log_to_stdout
+from cli.local_env import LOCAL_ENV, ensure_local_env
 from core.config import Settings, load_settings
-from domain.errors import ConfigurationError
 
 MAIN = Path(__file__).resolve().parent.parent / "main.py"
 STOP_GRACE_SECONDS = 30
@@ -26,7 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     serve.set_defaults(handler=serve_web)
     worker = commands.add_parser("worker", help="run a Celery worker that executes the queued tasks")
     worker.set_defaults(handler=run_worker)
-    beat = commands.add_parser("beat", help="send the scheduled backups (BACKUP_SCHEDULE) to the workers; run one")
+    beat = commands.add_parser(
+        "beat", help="run Celery beat: scheduled backups (BACKUP_SCHEDULE) and the recovery of stalled tasks; run one"
+    )
     beat.set_defaults(handler=run_beat)
     run = commands.add_parser(
         "run", help="start the web server and a worker together (and beat if BACKUP_SCHEDULE is set); Ctrl+C stops all"
@@ -65,6 +68,7 @@ class WebServer(BaseApplication):  # type: ignore[misc]
 
 def serve_web(_args: argparse.Namespace) -> int:
     settings = load_settings()
+    settings.require_web_auth()
     log_to_stdout(settings)
     bootstrap(settings).dispose()
     WebServer(settings).run()
@@ -96,8 +100,6 @@ def beat_schedule_file(settings: Settings) -> Path:
 
 def run_beat(_args: argparse.Namespace) -> int:
     settings = load_settings()
-    if settings.backup_schedule is None:
-        raise ConfigurationError("BACKUP_SCHEDULE is not set, so beat has nothing to send; set it, e.g. '0 3 * * *'")
     from celery_worker import app
 
     schedule = beat_schedule_file(settings)
@@ -113,6 +115,12 @@ def child_commands(settings: Settings) -> list[str]:
 
 def run_all(_args: argparse.Namespace) -> int:
     settings = load_settings()
+    if not settings.is_production:
+        # First start on a laptop: make the signing key and admin password, and say how to get a token.
+        print(ensure_local_env(), flush=True)
+        load_dotenv(LOCAL_ENV)
+        settings = load_settings()
+    settings.require_web_auth()
     log_to_stdout(settings)
     bootstrap(settings).dispose()
     # Fixed argument lists naming our own interpreter and entry point; no user input reaches them.

@@ -4,16 +4,59 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.auth import ADMIN, READER, User, is_password_hash
 from domain.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_INGEST_PART_MIN_BYTES = 32 << 20
+MIB = 1024 * 1024
+APP_ENVS = ("development", "production")
+MIN_SECRET_LENGTH = 32
+# Values that appear in examples and tutorials; a production key must be none of them.
+KNOWN_SECRETS = frozenset(
+    {"change-me", "changeme", "secret", "super-secret", "jwt-secret", "your-secret-key", "please-change-this-secret"}
+)
+# Every environment variable hireflow reads; reading any other is a bug (and .env.example lists each of these).
+ENVIRONMENT_VARIABLES = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "STORAGE_URL",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "CELERY_KEY_PREFIX",
+    "CELERY_VISIBILITY_TIMEOUT",
+    "BROKER_DIR",
+    "JOB_LEASE_SECONDS",
+    "LOG_LEVEL",
+    "HOST",
+    "PORT",
+    "WEBSITES_PORT",
+    "WEB_CONCURRENCY",
+    "WORKER_CONCURRENCY",
+    "JWT_SECRET_KEY",
+    "JWT_EXPIRES_MINUTES",
+    "ADMIN_USERNAME",
+    "ADMIN_PASSWORD",
+    "READER_USERNAME",
+    "READER_PASSWORD",
+    "MAX_REQUEST_BYTES",
+    "MAX_UPLOAD_BYTES",
+    "AUTH_RATE_LIMIT",
+    "CORS_ORIGINS",
+    "TRUSTED_PROXIES",
+    "BACKUP_SCHEDULE",
+    "BACKUP_RETENTION",
+    "INGEST_PARTS",
+    "INGEST_PART_MIN_BYTES",
+)
+RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -35,10 +78,34 @@ class Settings:
     backup_retention: int = 7
     ingest_parts: int = 1
     ingest_part_min_bytes: int = DEFAULT_INGEST_PART_MIN_BYTES
+    app_env: str = "development"
+    jwt_secret_key: str | None = None
+    jwt_expires_minutes: int = 30
+    users: tuple[User, ...] = ()
+    max_request_bytes: int = 16 * MIB
+    max_upload_bytes: int = 512 * MIB
+    auth_rate_limit: str = "10 per minute"
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: int = 0
 
     @property
     def uses_embedded_broker(self) -> bool:
         return self.broker_url is None
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    def require_web_auth(self) -> None:
+        """The web server signs tokens and checks passwords: refuse to serve without a key and an admin."""
+        if not self.jwt_secret_key:
+            raise ConfigurationError(
+                "JWT_SECRET_KEY is not set; run `python main.py ensure-local-env` for a local .env, or set it"
+            )
+        if not any(user.role == ADMIN for user in self.users):
+            raise ConfigurationError(
+                "ADMIN_PASSWORD is not set; run `python main.py ensure-local-env` for a local .env, or set it"
+            )
 
 
 # The fields of a crontab line, in order, with the values each may take.
@@ -81,6 +148,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
 
     def get(name: str, default: str | None = None) -> str | None:
+        if name not in ENVIRONMENT_VARIABLES:
+            raise KeyError(f"{name} is not in ENVIRONMENT_VARIABLES")
         value = env.get(name, "").strip()
         return value or default
 
@@ -125,6 +194,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"such as '0 3 * * *', or empty for none; {schedule_text!r} is not: {error}"
         ) from None
 
+    app_env = (get("APP_ENV", "development") or "").lower()
+    if app_env not in APP_ENVS:
+        raise ConfigurationError(f"APP_ENV must be development or production, got {app_env!r}")
+    users = _users(get)
+    if app_env == "production":
+        _check_production_secrets(get("JWT_SECRET_KEY"), users)
+
+    auth_rate_limit = get("AUTH_RATE_LIMIT", "10 per minute") or ""
+    if not RATE_LIMIT.match(auth_rate_limit):
+        raise ConfigurationError(
+            f"AUTH_RATE_LIMIT must read like '10 per minute' or '5/second', got {auth_rate_limit!r}"
+        )
+    cors_origins = tuple(
+        origin.strip().rstrip("/") for origin in (get("CORS_ORIGINS") or "").split(",") if origin.strip()
+    )
+    for origin in cors_origins:
+        if origin != "*" and urlparse(origin).scheme not in ("http", "https"):
+            raise ConfigurationError(f"CORS_ORIGINS must list origins such as https://example.com or *, got {origin!r}")
+
     return Settings(
         database_url=database_url,
         storage_url=storage_url,
@@ -143,4 +231,46 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         backup_retention=whole_number("BACKUP_RETENTION", 7),
         ingest_parts=whole_number("INGEST_PARTS", 1),
         ingest_part_min_bytes=whole_number("INGEST_PART_MIN_BYTES", DEFAULT_INGEST_PART_MIN_BYTES),
+        app_env=app_env,
+        jwt_secret_key=get("JWT_SECRET_KEY"),
+        jwt_expires_minutes=whole_number("JWT_EXPIRES_MINUTES", 30),
+        users=users,
+        max_request_bytes=whole_number("MAX_REQUEST_BYTES", 16 * MIB, minimum=1024),
+        max_upload_bytes=whole_number("MAX_UPLOAD_BYTES", 512 * MIB, minimum=1024),
+        auth_rate_limit=auth_rate_limit,
+        cors_origins=cors_origins,
+        trusted_proxies=whole_number("TRUSTED_PROXIES", 0, minimum=0),
     )
+
+
+def _users(get: Callable[..., str | None]) -> tuple[User, ...]:
+    users = []
+    for role, prefix, default_name in ((ADMIN, "ADMIN", "admin"), (READER, "READER", None)):
+        name = get(f"{prefix}_USERNAME", default_name)
+        password = get(f"{prefix}_PASSWORD")
+        if password and not name:
+            raise ConfigurationError(f"{prefix}_PASSWORD is set but {prefix}_USERNAME is not")
+        if password and password.startswith(("pbkdf2:", "scrypt:")) and not is_password_hash(password):
+            raise ConfigurationError(
+                f"{prefix}_PASSWORD looks like a hash but is not one werkzeug makes (method$salt$hex); "
+                "quote it in single quotes in .env"
+            )
+        if name and password:
+            users.append(User(name, password, role))
+    if len({user.name for user in users}) < len(users):
+        raise ConfigurationError("ADMIN_USERNAME and READER_USERNAME must differ")
+    return tuple(users)
+
+
+def _check_production_secrets(jwt_secret_key: str | None, users: tuple[User, ...]) -> None:
+    if not jwt_secret_key:
+        raise ConfigurationError("APP_ENV=production needs JWT_SECRET_KEY (at least 32 random characters)")
+    if len(jwt_secret_key) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"APP_ENV=production needs a JWT_SECRET_KEY of at least {MIN_SECRET_LENGTH} characters, "
+            f"got {len(jwt_secret_key)}"
+        )
+    if jwt_secret_key.lower() in KNOWN_SECRETS or jwt_secret_key.lower().startswith(("change", "replace", "your-")):
+        raise ConfigurationError("APP_ENV=production refuses a placeholder JWT_SECRET_KEY; generate a random one")
+    if not any(user.role == ADMIN for user in users):
+        raise ConfigurationError("APP_ENV=production needs ADMIN_PASSWORD (a password or a werkzeug hash)")

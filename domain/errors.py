@@ -86,3 +86,27 @@ class JobFinished(HireflowError):
     """The job has already finished; it can no longer be changed."""
 
     code = "job_finished"
+
+
+class NotAuthenticated(HireflowError):
+    """No valid bearer token: missing, malformed, forged, expired, or for a user no longer configured."""
+
+    code = "not_authenticated"
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+
+
+class TokenExpired(NotAuthenticated):
+    code = "token_expired"
+
+
+class InvalidToken(NotAuthenticated):
+    code = "invalid_token"
+
+
+class NotAllowed(HireflowError):
+    """A valid token whose role may not do this."""
+
+    code = "forbidden"

@@ -208,14 +208,35 @@ def blob_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blo
         pass
 
 
+# Users and signing key of every test service; made up for the tests, they guard nothing.
+ADMIN = ("test-admin", "admin-password-for-tests")
+READER = ("test-reader", "reader-password-for-tests")
+TEST_AUTH = {
+    "JWT_SECRET_KEY": "signing-key-for-tests-only-0123456789abcdef",
+    "ADMIN_USERNAME": ADMIN[0],
+    "ADMIN_PASSWORD": ADMIN[1],
+    "READER_USERNAME": READER[0],
+    "READER_PASSWORD": READER[1],
+}
+
+
 def hireflow_environ(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     """Environment variables for a service on its own database, storage folder and broker folder."""
     return {
         "DATABASE_URL": database_url,
         "STORAGE_URL": (tmp_path / "storage").as_uri(),
         "BROKER_DIR": str(tmp_path / "broker"),
+        **TEST_AUTH,
         **extra,
     }
+
+
+def sign_in(client: Any, user: tuple[str, str] = ADMIN) -> Any:
+    """Make every later request of this Flask test client carry the user's bearer token."""
+    response = client.post("/auth/token", json={"username": user[0], "password": user[1]})
+    assert response.status_code == 200, response.get_json()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {response.get_json()['access_token']}"
+    return client
 
 
 @pytest.fixture
@@ -232,7 +253,16 @@ def services(tmp_path: Path, database_url: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def client(services: Any) -> Any:
+def anonymous_client(services: Any) -> Any:
+    """A test client that sends no token."""
     from api import create_app
 
     return create_app(services).test_client()
+
+
+@pytest.fixture
+def client(services: Any) -> Any:
+    """A test client signed in as the admin."""
+    from api import create_app
+
+    return sign_in(create_app(services).test_client())

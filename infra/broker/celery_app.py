@@ -15,6 +15,8 @@ from domain.errors import Unavailable
 RUN_JOB_TASK = "hireflow.run_job"
 SCHEDULED_BACKUP_TASK = "hireflow.scheduled_backup"
 SCHEDULED_BACKUP = "scheduled-backup"
+RECOVER_JOBS_TASK = "hireflow.recover_jobs"
+RECOVER_STALLED_JOBS = "recover-stalled-jobs"
 QUEUE_NAME = "hireflow"
 # A scheduled backup that waited this long for a worker is dropped: the next one is due soon enough,
 # and workers coming back after an outage should not start a burst of backups.
@@ -47,11 +49,15 @@ def broker_options(settings: Settings) -> tuple[str, dict[str, Any]]:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """What ``celery beat`` sends: a backup on ``BACKUP_SCHEDULE`` (a crontab line in UTC), or nothing."""
+    """What ``celery beat`` sends: the recovery of stalled tasks, and a backup on ``BACKUP_SCHEDULE`` (UTC crontab)."""
+    # A worker that dies while the others run is noticed within minutes, not only when a worker next starts.
+    schedule: dict[str, dict[str, Any]] = {
+        RECOVER_STALLED_JOBS: {"task": RECOVER_JOBS_TASK, "schedule": max(60, 4 * settings.job_lease_seconds)}
+    }
     if settings.backup_schedule is None:
-        return {}
+        return schedule
     minute, hour, day_of_month, month_of_year, day_of_week = settings.backup_schedule.split()
-    return {
+    return schedule | {
         SCHEDULED_BACKUP: {
             "task": SCHEDULED_BACKUP_TASK,
             "schedule": crontab(

@@ -13,9 +13,9 @@ from celery import Celery, Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from core.backup_jobs import submit_scheduled_backup
-from core.jobs import RunOutcome, run_job
+from core.jobs import RunOutcome, recover_jobs, run_job
 from domain.errors import Unavailable
-from infra.broker.celery_app import RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
+from infra.broker.celery_app import RECOVER_JOBS_TASK, RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
 
 TRANSIENT = (Unavailable, OperationalError, InterfaceError)
 MAX_DATABASE_RETRIES = 20
@@ -62,3 +62,11 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
         job = submit_scheduled_backup(found.jobs, found.queue, found.settings.backup_retention)
         log.info("scheduled backup: task %s queued (keeping the newest %s)", job.id, found.settings.backup_retention)
         return job.id
+
+    @app.task(name=RECOVER_JOBS_TASK, shared=False, ignore_result=True)
+    def recover_jobs_task() -> list[str]:
+        found = services()
+        recovered = recover_jobs(found.jobs, found.queue, found.settings.job_lease_seconds)
+        if recovered:
+            log.info("queued again %d task(s) whose worker stopped: %s", len(recovered), ", ".join(recovered))
+        return recovered

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -74,6 +74,16 @@ class ApiClient:
         except requests.ConnectionError:
             return False
 
+    def sign_in(self, username: str, password: str) -> str:
+        """Ask for a token and send it with every later request; return it."""
+        response = self.http.post(
+            f"{self.base_url}/auth/token", json={"username": username, "password": password}, timeout=10
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        return token
+
     def upload_files(self, folder: Path) -> requests.Response:
         names = ("departments", "jobs", "hired_employees")
         handles = {name: (folder / f"{name}.csv").open("rb") for name in names}
@@ -112,3 +122,20 @@ class ApiClient:
             return status if status["state"] in ("SUCCESS", "FAILURE", "CANCELLED") else None
 
         return wait_until(finished, timeout, f"task {task_id} to finish", interval=0.02), seen
+
+
+def running_service(environ: Mapping[str, str], tmp_path: Path, *commands: str) -> Iterator[ApiClient]:
+    """Start ``python main.py <command>`` for each command on a free port; yield a client signed in as the admin."""
+    from tests.conftest import ADMIN
+
+    port = free_port()
+    environ = {**environ, "PORT": str(port)}
+    processes = [start(command, environ, tmp_path / f"{command}.log") for command in commands]
+    client = ApiClient(f"http://127.0.0.1:{port}")
+    try:
+        wait_until(client.is_up, 60, "the web server and the broker to answer /health", interval=0.3)
+        client.sign_in(*ADMIN)
+        yield client
+    finally:
+        for process in processes:
+            stop(process)

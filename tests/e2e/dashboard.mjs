@@ -1,5 +1,6 @@
 // Drives Debian's Chromium through playwright-core: loads the dashboard, reads what it drew, saves a screenshot.
 // Usage: node tests/e2e/dashboard.mjs <base-url> <screenshot.png> <user-data-dir> [job to filter by]
+// The user name and password to sign in with come from HIREFLOW_USERNAME and HIREFLOW_PASSWORD.
 import { chromium } from "playwright-core";
 
 const [baseUrl, screenshot, userDataDir, job] = process.argv.slice(2);
@@ -21,8 +22,24 @@ try {
   });
   page.on("request", (request) => result.requests.push(request.url()));
 
-  await page.goto(`${baseUrl}/`, { waitUntil: "load" });
+  const landing = await page.goto(`${baseUrl}/`, { waitUntil: "load" });
+  await page.waitForSelector("body[data-report-state='error']");
+  result.beforeSignIn = {
+    status: landing.status(),
+    banner: await page.textContent("#report-message"),
+    loginFormShown: await page.isVisible("#login-form"),
+  };
+  await page.fill("#login-username", "wrong-user");
+  await page.fill("#login-password", "wrong-password");
+  await page.click("#login-form button[type='submit']");
+  await page.waitForSelector("#login-message.error");
+  result.wrongSignIn = await page.textContent("#login-message");
+  await page.fill("#login-username", process.env.HIREFLOW_USERNAME);
+  await page.fill("#login-password", process.env.HIREFLOW_PASSWORD);
+  await page.click("#login-form button[type='submit']");
   await page.waitForSelector("body[data-report-state='ready']");
+  result.signedIn = await page.textContent("#login-name");
+  const realToken = await page.evaluate(() => localStorage.getItem("hireflow.access_token"));
   await page.waitForFunction(() => document.getElementById("jobs-message").textContent.length > 0);
 
   const read = () =>
@@ -128,6 +145,12 @@ try {
   await page.waitForSelector("#restore-message.ok");
   result.sent = sent;
   result.uploadMessage = await page.textContent("#upload-message");
+  await page.evaluate((token) => localStorage.setItem("hireflow.access_token", token), realToken);
+
+  const csvDownload = page.waitForEvent("download");
+  await page.click("#above-csv");
+  const download = await csvDownload;
+  result.csvDownload = { name: download.suggestedFilename(), failure: await download.failure() };
 
   await page.unroute("**/task-list");
   await page.route("**/task-list", (route) => route.fulfill({ status: 503, contentType: "application/json", body: "{}" }));

@@ -19,7 +19,7 @@ from core.config import load_settings
 from core.ingest import ingest_sources
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage
-from tests.conftest import ROOT, service_missing
+from tests.conftest import READER, ROOT, hireflow_environ, service_missing
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCRIPT = Path(__file__).with_name("dashboard.mjs")
@@ -42,9 +42,7 @@ def browser_tools() -> str:
 @pytest.fixture(scope="module")
 def server_url(challenge_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp_path = tmp_path_factory.mktemp("server")
-    settings = load_settings(
-        {"DATABASE_URL": f"sqlite:///{tmp_path / 'hireflow.db'}", "STORAGE_URL": (tmp_path / "storage").as_uri()}
-    )
+    settings = load_settings(hireflow_environ(tmp_path, f"sqlite:///{tmp_path / 'hireflow.db'}"))
     services = bootstrap(settings)
     ingest_sources(services.store, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
     server = make_server("127.0.0.1", 0, create_app(services=services), threaded=True)
@@ -66,6 +64,7 @@ def dashboard(browser_tools: str, server_url: str, tmp_path_factory: pytest.Temp
     completed = subprocess.run(
         [browser_tools, str(SCRIPT), server_url, str(SCREENSHOT), str(profile), FILTER_JOB],
         cwd=ROOT,
+        env={**os.environ, "HIREFLOW_USERNAME": READER[0], "HIREFLOW_PASSWORD": READER[1]},
         capture_output=True,
         text=True,
         timeout=120,
@@ -75,13 +74,15 @@ def dashboard(browser_tools: str, server_url: str, tmp_path_factory: pytest.Temp
 
 
 def _api_answers(server_url: str) -> dict[str, Any]:
-    from urllib.request import urlopen
+    import requests
 
-    answers = {}
-    for name in ("hired-by-quarter", "hiring-above-average"):
-        with urlopen(f"{server_url}/report/{name}?year=2021") as response:
-            answers[name] = json.load(response)
-    return answers
+    http = requests.Session()
+    signed_in = http.post(f"{server_url}/auth/token", json={"username": READER[0], "password": READER[1]}, timeout=10)
+    http.headers["Authorization"] = f"Bearer {signed_in.json()['access_token']}"
+    return {
+        name: http.get(f"{server_url}/report/{name}?year=2021", timeout=30).json()
+        for name in ("hired-by-quarter", "hiring-above-average")
+    }
 
 
 def quarter_sums(rows: list[dict[str, Any]], job: str | None = None) -> dict[tuple[str, str], int]:
@@ -169,3 +170,17 @@ def test_the_dashboard_sends_uploads_and_restores_as_the_jobs_api_expects(dashbo
     )
     assert upload["authorization"] == restore["authorization"] == "Bearer token-from-sign-in"
     assert dashboard["result"]["uploadMessage"] == "Upload accepted (job 77aa88bb)"
+
+
+@pytest.mark.slow
+def test_the_page_loads_without_a_token_and_the_sign_in_form_gets_one_from_the_real_endpoint(
+    dashboard: dict[str, Any],
+) -> None:
+    shown = dashboard["result"]
+
+    assert shown["beforeSignIn"]["status"] == 200
+    assert shown["beforeSignIn"]["loginFormShown"] is True
+    assert "sign in first" in shown["beforeSignIn"]["banner"]
+    assert shown["wrongSignIn"] == "Sign-in failed: the user name or the password is wrong"
+    assert shown["signedIn"] == f"Signed in as {READER[0]}"
+    assert shown["csvDownload"] == {"name": "hiring-above-average-2021.csv", "failure": None}

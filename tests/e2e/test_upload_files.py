@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import hireflow_environ
-from tests.e2e.api_client import ApiClient, free_port, start, stop, wait_until
+from tests.e2e.api_client import ApiClient, running_service, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -24,19 +24,6 @@ def redis_postgres_environ(tmp_path: Path, postgres_url: str, redis_url: str) ->
     return hireflow_environ(
         tmp_path, postgres_url, CELERY_BROKER_URL=redis_url, CELERY_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}:"
     )
-
-
-def running_service(environ: dict[str, str], tmp_path: Path, *commands: str) -> Iterator[ApiClient]:
-    port = free_port()
-    environ = {**environ, "PORT": str(port)}
-    processes = [start(command, environ, tmp_path / f"{command}.log") for command in commands]
-    client = ApiClient(f"http://127.0.0.1:{port}")
-    try:
-        wait_until(client.is_up, 60, "the web server and the broker to answer /health", interval=0.3)
-        yield client
-    finally:
-        for process in processes:
-            stop(process)
 
 
 @pytest.fixture

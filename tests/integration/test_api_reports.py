@@ -17,10 +17,11 @@ from core.reports import MEAN_DEFINITION
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage
 from tests import challenge
+from tests.conftest import READER, hireflow_environ, sign_in
 
 
 def challenge_app(database_url: str, challenge_dir: Path, tmp_path: Path) -> tuple[Flask, Services]:
-    settings = load_settings({"DATABASE_URL": database_url, "STORAGE_URL": (tmp_path / "storage").as_uri()})
+    settings = load_settings(hireflow_environ(tmp_path, database_url))
     services = bootstrap(settings)
     ingest_sources(services.store, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
     return create_app(services=services), services
@@ -29,7 +30,7 @@ def challenge_app(database_url: str, challenge_dir: Path, tmp_path: Path) -> tup
 @pytest.fixture
 def client(database_url: str, challenge_dir: Path, tmp_path: Path) -> Iterator[FlaskClient]:
     app, services = challenge_app(database_url, challenge_dir, tmp_path)
-    yield app.test_client()
+    yield sign_in(app.test_client(), READER)
     services.dispose()
 
 
@@ -118,7 +119,7 @@ def test_sqlite_and_postgresql_answer_byte_identical_reports(
     bodies = []
     for name, url in (("sqlite", sqlite_url), ("postgresql", postgres_url)):
         app, services = challenge_app(url, challenge_dir, tmp_path / name)
-        client = app.test_client()
+        client = sign_in(app.test_client(), READER)
         bodies.append(
             [
                 client.get(path).get_data()

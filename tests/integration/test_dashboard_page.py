@@ -10,13 +10,14 @@ from flask.testing import FlaskClient
 from api import create_app
 from bootstrap import bootstrap
 from core.config import load_settings
+from tests.conftest import hireflow_environ
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static" / "dashboard"
 
 
 @pytest.fixture
 def client(sqlite_url: str, tmp_path: Path) -> Iterator[FlaskClient]:
-    services = bootstrap(load_settings({"DATABASE_URL": sqlite_url, "STORAGE_URL": (tmp_path / "storage").as_uri()}))
+    services = bootstrap(load_settings(hireflow_environ(tmp_path, sqlite_url)))
     yield create_app(services=services).test_client()
     services.dispose()
 

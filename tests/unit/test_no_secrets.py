@@ -20,6 +20,7 @@ FAKE_KEY = "Q" * 30 + "x9" * 20 + "=="
         ("key = 'AKIA" + "ABCDEFGHIJKLMNOP'", "AWS access key"),
         ("JWT_SECRET_KEY=" + "f" * 32, "assigned secret"),
         ("ADMIN_PASSWORD: " + "CorrectHorseBattery1", "assigned secret"),
+        ("JWT_SECRET_KEY=" + "k3y.Rand0m-Value.X", "assigned secret"),
     ],
 )
 def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
@@ -36,6 +37,9 @@ def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
         "AZURE_STORAGE_CONNECTION_STRING=",
         f'AZURITE_DEVELOPMENT_KEY = "{FAKE_KEY}"',
         "password = os.environ['ADMIN_PASSWORD']",
+        "password = fields.String(required=True, validate=validate.Length(min=1))",
+        "JWT_SECRET_KEY=settings.jwt_secret_key,",
+        'ADMIN_PASSWORD="$ADMIN_PASSWORD_FROM_THE_SHELL" \\',
     ],
 )
 def test_placeholders_and_the_azurite_development_key_are_not_secrets(text: str) -> None:

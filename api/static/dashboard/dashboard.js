@@ -40,6 +40,10 @@ async function call(method, path, body) {
   } catch {
     throw new ApiError("the server cannot be reached", 0);
   }
+  if (response.status === 401 && token && path !== "/auth/token") {
+    localStorage.removeItem(TOKEN_KEY);
+    showLogin();
+  }
   const text = await response.text();
   let data = null;
   try {
@@ -57,7 +61,10 @@ function describeFailure(method, path, response, data) {
   if ((response.status === 404 && (!error || error.code === "not_found")) || response.status === 405) {
     return `this server does not offer ${route} yet`;
   }
-  if (response.status === 401) return "sign in first (the server answered 401)";
+  if (response.status === 401) {
+    if (error && error.code === "invalid_credentials") return error.message;
+    return "sign in first (the server answered 401)";
+  }
   if (response.status === 403) return "your account may not do this (403)";
   const message = (error && error.message) || (data && (data.msg || data.message)) || response.statusText;
   return `${message} (HTTP ${response.status})`;
@@ -360,8 +367,8 @@ async function loadReports() {
 }
 
 function jobItems(body) {
-  if (Array.isArray(body)) return body;
-  return (body && (body.items || body.tasks || body.jobs)) || [];
+  const items = Array.isArray(body) ? body : (body && (body.items || body.tasks || body.jobs)) || [];
+  return items.map((item) => ({ ...item, id: item.id || item.task_id }));
 }
 
 function renderJobs(items) {
@@ -457,6 +464,39 @@ function setUpOperations() {
   });
 }
 
+// A plain link cannot send the bearer token, so the CSV buttons fetch the file and hand it to the browser.
+async function downloadCsv(event) {
+  event.preventDefault();
+  const link = event.currentTarget;
+  const headers = new Headers({ Accept: "text/csv" });
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const banner = $("report-message");
+  try {
+    const response = await fetch(link.href, { headers });
+    if (!response.ok) {
+      let data = null;
+      try {
+        data = await response.json();
+      } catch {
+        data = null;
+      }
+      throw new ApiError(describeFailure("GET", new URL(link.href).pathname, response, data), response.status);
+    }
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || "report.csv";
+    const url = URL.createObjectURL(await response.blob());
+    const save = el("a", { href: url, download: name });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (error) {
+    banner.hidden = false;
+    banner.textContent = `Could not download the CSV: ${error.message}`;
+  }
+}
+
 function showLogin() {
   const token = localStorage.getItem(TOKEN_KEY);
   $("login-form").hidden = Boolean(token);
@@ -512,6 +552,8 @@ function start() {
   setUpYear();
   setUpLogin();
   setUpOperations();
+  $("quarter-csv").addEventListener("click", downloadCsv);
+  $("above-csv").addEventListener("click", downloadCsv);
   setUpSortable($("quarter-table"));
   setUpSortable($("above-table"));
   $("job-filter").addEventListener("change", (event) => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,7 +69,7 @@ class TableSpec:
         # Fast path for plainly valid rows; any doubt goes to the per-column parsers, which also give the reasons.
         acceptors = self.acceptors
         if acceptors is not None and len(values) == len(acceptors):
-            clean = [accept(value) for accept, value in zip(acceptors, values, strict=True)]
+            clean = tuple(map(operator.call, acceptors, values))
             if None not in clean:
                 return _new_tuple(self.entity, clean)
         return self.validate_each_column(values)

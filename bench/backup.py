@@ -14,6 +14,11 @@ from infra.storage.local import LocalFolderStorage
 
 BACKUP_TARGET = 300_000
 RESTORE_TARGET = 150_000
+BACKUP_LIMIT = "fastavro alone needs about 3 µs to encode one record here, before a row is read from the database"
+RESTORE_LIMIT = (
+    "every row is decoded and validated twice (the whole file is checked before a row is touched, then "
+    "replaced) and inserted in one transaction into a table whose datetime index grows at random places"
+)
 
 
 def _measure(ctx: Context, db: str, url: str, folder: Path) -> list[Figure]:
@@ -46,6 +51,7 @@ def _measure(ctx: Context, db: str, url: str, folder: Path) -> list[Figure]:
             f"≥ {BACKUP_TARGET:,} rows/s",
             met=backup_rate >= BACKUP_TARGET,
             details={"rows": rows, "seconds": best_backup},
+            if_missed=BACKUP_LIMIT,
         ),
         Figure(
             f"Restore of hired_employees ({db})",
@@ -53,8 +59,8 @@ def _measure(ctx: Context, db: str, url: str, folder: Path) -> list[Figure]:
             "rows/s",
             f"≥ {RESTORE_TARGET:,} rows/s",
             met=restore_rate >= RESTORE_TARGET,
-            note="verify pass and replace pass, one transaction",
             details={"rows": rows, "seconds": best_restore},
+            if_missed=RESTORE_LIMIT,
         ),
     ]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -23,6 +22,15 @@ from infra.storage.local import LocalFolderStorage
 
 BATCH = 1000
 PARENTS = {"departments": "departments.csv", "jobs": "jobs.csv"}
+SQLITE_LIMIT = (
+    "per row the full path adds what the raw load skips: typed values out of the CSV, the rules, "
+    "duplicate and reference checks, the rejection log and the checkpoint"
+)
+POSTGRES_LIMIT = (
+    "the server spends about as long per row on each 1000-row COPY as on the whole one-statement baseline, "
+    "and the Python parse and validation runs before it, not beside it; overlapping them takes a second "
+    "process (the phase-2 scale-out), as a read-ahead thread gained nothing measurable on 2 busy cores"
+)
 
 
 def dataset(ctx: Context) -> DataSet:
@@ -63,19 +71,23 @@ def full_path(url: str, data: DataSet, job_id: str, reset: Callable[[Services], 
     return elapsed[0]
 
 
-def sqlite_baseline(db: Path, data: DataSet) -> float:
+# The raw baseline as the issue defines it, and the same on every pragma the engine sets.
+ISSUE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
+ENGINE_PRAGMAS = tuple(p for p in SQLITE_PRAGMAS if not p.startswith("foreign_keys"))
+
+
+def sqlite_baseline(db: Path, data: DataSet, pragmas: tuple[str, ...]) -> float:
     """csv.reader straight into ``executemany`` of the string rows, 1000-row transactions, no validation.
 
-    The connection gets the engine's own pragmas (WAL, NORMAL, cache size…), foreign keys excepted.
+    Foreign keys stay off: the raw rows include empty department ids.
     """
     url = fresh_sqlite(db)
     engine = make_engine(url)
     create_schema(engine)
     engine.dispose()
     conn = sqlite3.connect(db, isolation_level=None)
-    for pragma in SQLITE_PRAGMAS:
+    for pragma in pragmas:
         conn.execute(f"PRAGMA {pragma}")
-    conn.execute("PRAGMA foreign_keys=OFF")  # raw rows: an empty department_id would fail the check
     sql = "INSERT INTO hired_employees (id, name, datetime, department_id, job_id) VALUES (?, ?, ?, ?, ?)"
     with stopwatch() as elapsed, open(data.employees, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -94,18 +106,36 @@ def ingest_sqlite(ctx: Context) -> list[Figure]:
     folder = ctx.data_dir / "sqlite"
     folder.mkdir(parents=True, exist_ok=True)
     base: list[float] = []
+    tuned: list[float] = []
     full: list[float] = []
     for attempt in range(ctx.repeats):
-        base.append(sqlite_baseline(folder / "baseline.db", data))
+        base.append(sqlite_baseline(folder / "baseline.db", data, ISSUE_PRAGMAS))
+        tuned.append(sqlite_baseline(folder / "baseline.db", data, ENGINE_PRAGMAS))
         full.append(full_path(fresh_sqlite(folder / "full.db"), data, f"bench-{attempt}"))
         ctx.log(
-            f"  sqlite run {attempt + 1}: baseline {data.rows / base[-1]:,.0f} rows/s, full {data.rows / full[-1]:,.0f}"
+            f"  sqlite run {attempt + 1}: baseline {data.rows / base[-1]:,.0f} rows/s, "
+            f"on the engine's pragmas {data.rows / tuned[-1]:,.0f}, full {data.rows / full[-1]:,.0f}"
         )
-    ctx.shared["sqlite_loaded"] = folder / "full.db"
-    return ratio_figures("SQLite", data.rows, base, full, 0.8, "raw executemany")
+    figures = ratio_figures("SQLite", data.rows, base, full, 0.8, "raw executemany (WAL, NORMAL)", SQLITE_LIMIT)
+    ratio = min(tuned) / min(full)
+    figures.append(
+        Figure(
+            "Ingest into SQLite, raw executemany on the engine's own pragmas",
+            data.rows / min(tuned),
+            "rows/s",
+            "full path against it, for information",
+            ratio,
+            note="the baseline above uses WAL and NORMAL only, as the issue defines it; this one also gets "
+            "the cache size and checkpoint interval the full path runs with",
+            details={"seconds": tuned},
+        )
+    )
+    return figures
 
 
-def ratio_figures(db: str, rows: int, base: list[float], full: list[float], target: float, what: str) -> list[Figure]:
+def ratio_figures(
+    db: str, rows: int, base: list[float], full: list[float], target: float, what: str, limit: str
+) -> list[Figure]:
     best_base, best_full = rows / min(base), rows / min(full)
     ratio = best_full / best_base
     return [
@@ -117,6 +147,7 @@ def ratio_figures(db: str, rows: int, base: list[float], full: list[float], targ
             ratio,
             ratio >= target,
             details={"seconds": full, "baseline_seconds": base, "rows": rows},
+            if_missed=limit,
         ),
         Figure(f"Ingest into {db}, {what} baseline", best_base, "rows/s", details={"seconds": base}),
     ]
@@ -172,9 +203,4 @@ def ingest_postgresql(ctx: Context) -> list[Figure]:
         ctx.log(
             f"  postgres run {attempt + 1}: COPY {data.rows / base[-1]:,.0f} rows/s, full {data.rows / full[-1]:,.0f}"
         )
-    ctx.shared["postgres_url"] = url
-    return ratio_figures("PostgreSQL", data.rows, base, full, 0.6, "COPY")
-
-
-def remove_data(ctx: Context) -> None:
-    shutil.rmtree(ctx.data_dir / "sqlite", ignore_errors=True)
+    return ratio_figures("PostgreSQL", data.rows, base, full, 0.6, "COPY", POSTGRES_LIMIT)

@@ -32,6 +32,12 @@ class Figure:
     met: bool | None = None
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    # What limits this figure, shown in the note only when the target is missed.
+    if_missed: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.met is False and self.if_missed:
+            self.note = "; ".join(filter(None, [self.note, self.if_missed]))
 
 
 @dataclass
@@ -44,7 +50,6 @@ class Context:
     backup_rows: int
     repeats: int
     invalid_share: float = 0.02
-    shared: dict[str, Any] = field(default_factory=dict)
 
     def log(self, message: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)

@@ -111,6 +111,9 @@ def write_results(figures: list[Figure], ctx: Context, command: str) -> tuple[Pa
         f"{ctx.memory_rows:,} for memory, {ctx.backup_rows:,} for backup and restore; "
         f"best of {ctx.repeats}, baseline and full path interleaved.",
         "",
+        "Ratios compare runs made side by side; the plain rates (memory, backup, restore) move by a third "
+        "or more with the load of the shared machine.",
+        "",
         "| figure | measured | unit | target | ratio | met | note |",
         "| --- | ---: | --- | --- | ---: | --- | --- |",
     ]

@@ -52,5 +52,9 @@ audit: $(STAMP)
 test: $(STAMP) browser lint typecheck security
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
+# QUICK=1: small files, under two minutes. BENCH_ARGS passes more options (python -m bench --help).
+bench: $(STAMP)
+	$(PY) -m bench $(if $(QUICK),--quick --label "make bench QUICK=1",--label "make bench") $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

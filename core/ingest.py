@@ -169,8 +169,11 @@ class _Loader:
     ) -> TableCounts:
         validate = self.spec.validate
         validate_mapping = self.spec.validate_mapping
+        resume_after = self.resume_after
+        batch_size = self.batch_size
         valid: list[tuple[int, Any, Any]] = []
         rejected: list[RejectedRow] = []
+        in_batch = 0
         last_position = 0
         first = True
         for position, payload in records:
@@ -178,7 +181,7 @@ class _Loader:
                 first = False
                 if skip_header and type(payload) is list and self.spec.is_header(payload):
                     continue
-            if position <= self.resume_after:
+            if position <= resume_after:
                 continue
             if type(payload) is list:
                 result = validate(payload)
@@ -191,9 +194,10 @@ class _Loader:
             else:
                 valid.append((position, payload, result))
             last_position = position
-            if len(valid) + len(rejected) >= self.batch_size:
+            in_batch += 1
+            if in_batch >= batch_size:
                 self._flush(valid, rejected, last_position)
-                valid, rejected = [], []
+                valid, rejected, in_batch = [], [], 0
                 progress(self.counts)
                 if should_stop and should_stop():
                     raise Cancelled()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import operator
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import fastavro
@@ -72,9 +73,23 @@ def _describe(shape: tuple[str, list[tuple[str, Any]]]) -> str:
     return f"{name or 'not a record'}({', '.join(f'{n}: {json.dumps(t)}' for n, t in fields)})"
 
 
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+# (position, name) of each timestamp field, per table.
+_TIMESTAMPS = {
+    table: tuple((i, f["name"]) for i, f in enumerate(schema["fields"]) if f["type"] == TIMESTAMP)
+    for table, schema in SCHEMAS.items()
+}
+
+
+def _micros(value: Any) -> Any:
+    """A datetime as Avro's timestamp-micros number; a naive one is UTC, as the database keeps it.
+
+    Done here in integer arithmetic: fastavro would read a naive datetime as local time.
+    """
+    if isinstance(value, datetime):
+        return (value - (_NAIVE_EPOCH if value.tzinfo is None else _EPOCH)) // _MICROSECOND
     return value
 
 
@@ -86,6 +101,7 @@ class AvroBackupReader(BackupFileReader):
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         columns = self._columns
+        values = operator.itemgetter(*columns)
         position = 0
         while True:
             try:
@@ -98,7 +114,10 @@ class AvroBackupReader(BackupFileReader):
                     {"table": self.header.table, "rows_read": position},
                 ) from None
             position += 1
-            yield tuple(record.get(name) for name in columns)
+            try:
+                yield values(record)
+            except KeyError:  # a missing field becomes None, which validation then refuses
+                yield tuple(record.get(name) for name in columns)
 
 
 class AvroBackupFormat(BackupFormat):
@@ -107,13 +126,17 @@ class AvroBackupFormat(BackupFormat):
 
     def write(self, out: IO[bytes], header: BackupHeader, rows: Iterable[tuple[Any, ...]]) -> int:
         columns = TABLES[header.table].column_names
+        timestamps = _TIMESTAMPS[header.table]
         written = 0
 
         def records() -> Iterator[dict[str, Any]]:
             nonlocal written
             for row in rows:
                 written += 1
-                yield {name: _utc(value) for name, value in zip(columns, row, strict=True)}
+                record = dict(zip(columns, row, strict=True))
+                for index, name in timestamps:
+                    record[name] = _micros(row[index])
+                yield record
 
         metadata = {
             "hireflow.table": header.table,

@@ -46,14 +46,30 @@ def make_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
+# Set on every SQLite connection. The benchmark's raw baseline uses the same list, so that
+# both sides of its comparison run on one configuration.
+SQLITE_PRAGMAS = (
+    "foreign_keys=ON",
     # WAL lets the web process read while a worker writes; NORMAL sync is durable
     # across application crashes in WAL mode and much faster than FULL.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "busy_timeout=30000",
+    # 64 MB of page cache instead of 2 MB: the datetime index of a million hires, which
+    # every batch touches at random places, stays in memory instead of being read again
+    # through the file system on every commit. Pages are taken only as they are used.
+    "cache_size=-65536",
+    # Checkpoint the WAL every 10 000 pages (40 MB) rather than every 1000: a batch of hires
+    # dirties hundreds of index pages, so the default copied them back and synced the file
+    # after nearly every commit. What a crash can cost stays what NORMAL already allows.
+    "wal_autocheckpoint=10000",
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
 

@@ -1,0 +1,34 @@
+"""Benchmarks that need the HTTP API and the Celery workers; each keeps its row in the table until it lands."""
+
+from __future__ import annotations
+
+from bench.runner import Context, Figure
+
+PENDING = "measured once the API lands"
+
+
+def batch_api(ctx: Context) -> list[Figure]:
+    """1000-row ``POST /hired-employees`` from 4 concurrent clients against gunicorn."""
+    return [
+        Figure("Batch API, 4 clients × 1000-row POSTs", None, "rows/s", "≥ 40,000 rows/s", note=PENDING),
+        Figure("Batch API latency p50", None, "ms", note=PENDING),
+        Figure("Batch API latency p99", None, "ms", "< 150 ms", note=PENDING),
+    ]
+
+
+def reports(ctx: Context) -> list[Figure]:
+    """Both reports at 1 000 000 employees, on SQLite and PostgreSQL."""
+    return [
+        Figure(f"Report {name} ({db})", None, "ms", "< 300 ms", note=PENDING)
+        for db in ("SQLite", "PostgreSQL")
+        for name in ("hires by quarter", "departments above the mean")
+    ]
+
+
+def scale_out(ctx: Context) -> list[Figure]:
+    """One large file split into ranges across Celery workers, progress summed into one job."""
+    return [
+        Figure("Scale-out, 1 worker (PostgreSQL)", None, "rows/s", note=PENDING),
+        Figure("Scale-out, 2 workers (PostgreSQL)", None, "rows/s", "≥ 1.5× 1 worker", note=PENDING),
+        Figure("Scale-out, 2 workers (SQLite)", None, "rows/s", "single writer: gain or cost", note=PENDING),
+    ]

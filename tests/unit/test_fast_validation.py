@@ -1,0 +1,105 @@
+"""The fast path of row validation gives exactly what the per-column parsers give, for good and bad rows alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from domain.entities import DEPARTMENTS, HIRED_EMPLOYEES, JOBS, HiredEmployee
+from domain.rules import MAX_ID, accept_datetime, accept_id, accept_name, parse_datetime, parse_id, parse_name
+
+ids = st.one_of(
+    st.integers(min_value=-5, max_value=MAX_ID + 5).map(str),
+    st.integers(min_value=-5, max_value=MAX_ID + 5),
+    st.sampled_from(["", " ", " 7", "7 ", "+7", "07", "٣", "1.0", "99999999999", "0000000001", "12345678901"]),
+    st.sampled_from([None, True, 7.0, 1.5, [1], {"id": 1}]),
+    st.text(max_size=12),
+)
+names = st.one_of(
+    st.sampled_from(["Harold Vogt", " Zoë Brontë ", "", "  ", "x" * 100, "x" * 101, " " + "x" * 100 + " "]),
+    st.sampled_from(["Ana\x00Silva", "Ana\nSilva", "Ana\x85Silva", "Ana\udcffSilva", "Ana\u00a0Silva", "Ana\u200bS"]),
+    st.sampled_from([None, 12, ["Ana"]]),
+    st.text(max_size=110),
+)
+zones = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)), timezone(timedelta(0))])
+moments = st.datetimes(min_value=datetime(1800, 1, 1), max_value=datetime(2200, 12, 31))
+datetimes = st.one_of(
+    moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    st.builds(lambda m, z: m.replace(tzinfo=z).isoformat(), moments, zones),
+    st.builds(lambda m, z: m.replace(tzinfo=z).isoformat(sep=" ", timespec="milliseconds"), moments, zones),
+    moments.map(lambda m: m.isoformat()),
+    moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%SZ ")),
+    moments.map(lambda m: " " + m.strftime("%Y-%m-%dT%H:%M:%S+00:00")),
+    st.builds(lambda m, z: m.replace(tzinfo=z), moments, zones),
+    moments,
+    st.sampled_from(["", "2021-02-30T00:00:00Z", "2021-11-07", "20211107T024842Z", "yesterday", None, 20211107]),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=400)
+@given(ids)
+@example("2147483647")
+@example("2147483648")
+def test_the_fast_id_check_accepts_only_what_the_id_rule_accepts_unchanged(value: object) -> None:
+    fast = accept_id(value)
+    assert fast is None or fast == parse_id(value, "id")
+
+
+@settings(max_examples=400)
+@given(names)
+def test_the_fast_name_check_accepts_only_what_the_name_rule_accepts_unchanged(value: object) -> None:
+    fast = accept_name(value)
+    assert fast is None or fast == parse_name(value, "name")
+
+
+@settings(max_examples=400)
+@given(datetimes)
+@example("2021-11-07T02:48:42Z")
+@example("2021-11-07T02:48:42+00:00")
+@example("2100-12-31T23:59:59Z")
+@example("2101-01-01T00:00:00Z")
+@example("1899-12-31T23:59:59Z")
+def test_the_fast_datetime_check_accepts_only_what_the_datetime_rule_accepts_unchanged(value: object) -> None:
+    fast = accept_datetime(value)
+    assert fast is None or fast == parse_datetime(value, "datetime")
+
+
+@settings(max_examples=500)
+@given(st.lists(st.one_of(ids, names, datetimes), min_size=0, max_size=7))
+def test_any_row_gets_the_same_entity_or_the_same_reasons_as_from_the_column_parsers(values: list[object]) -> None:
+    for spec in (DEPARTMENTS, JOBS, HIRED_EMPLOYEES):
+        assert spec.validate(values) == spec.validate_each_column(values)
+
+
+@settings(max_examples=500)
+@given(ids, names, datetimes, ids, ids)
+def test_an_employee_row_gets_the_same_entity_or_the_same_reasons_as_from_the_column_parsers(
+    row_id: object, name: object, moment: object, department_id: object, job_id: object
+) -> None:
+    values = [row_id, name, moment, department_id, job_id]
+    fast, slow = HIRED_EMPLOYEES.validate(values), HIRED_EMPLOYEES.validate_each_column(values)
+    assert fast == slow
+    assert type(fast) is type(slow)
+
+
+def test_a_plain_csv_employee_takes_the_fast_path_and_becomes_its_entity() -> None:
+    values = ["1", "Harold Vogt", "2021-11-07T02:48:42Z", "2", "96"]
+    assert [accept(v) for accept, v in zip(HIRED_EMPLOYEES.acceptors or (), values, strict=True)] == [
+        1,
+        "Harold Vogt",
+        datetime(2021, 11, 7, 2, 48, 42),
+        2,
+        96,
+    ]
+    assert HIRED_EMPLOYEES.validate(values) == HiredEmployee(1, "Harold Vogt", datetime(2021, 11, 7, 2, 48, 42), 2, 96)
+    assert type(HIRED_EMPLOYEES.validate(values)) is HiredEmployee
+
+
+def test_an_offset_other_than_utc_is_left_to_the_full_rule_which_converts_it() -> None:
+    assert accept_datetime("2021-11-07T04:48:42+02:00") is None
+    assert HIRED_EMPLOYEES.validate(["1", "Ana", "2021-11-07T04:48:42+02:00", "2", "3"]).datetime == datetime(
+        2021, 11, 7, 2, 48, 42
+    )

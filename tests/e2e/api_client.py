@@ -139,3 +139,18 @@ def running_service(environ: Mapping[str, str], tmp_path: Path, *commands: str) 
     finally:
         for process in processes:
             stop(process)
+
+
+def seed_storage(storage: Any, employees: int, seed: int) -> set[int]:
+    """Write the three CSVs (employees with a header line and ~3% broken rows) at the storage root.
+
+    Returns the ids of the valid employee rows, the ones a load must end with exactly once.
+    """
+    from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
+    from domain.entities import HIRED_EMPLOYEES
+
+    rows = list(employee_rows(employees, invalid_share=0.03, seed=seed))
+    storage.write("departments.csv", csv_bytes(departments_rows()))
+    storage.write("jobs.csv", csv_bytes(jobs_rows()))
+    storage.write("hired_employees.csv", csv_bytes([list(HIRED_EMPLOYEES.column_names), *rows]))
+    return {int(row[0]) for row in rows if not isinstance(HIRED_EMPLOYEES.validate(row), list)}

@@ -13,11 +13,9 @@ from sqlalchemy import func, select
 from bootstrap import bootstrap
 from core.config import load_settings
 from core.ingest_jobs import root_sources, submit_ingest
-from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
-from domain.entities import HIRED_EMPLOYEES
 from infra.db.schema import hired_employees, rejected_rows
 from tests.conftest import hireflow_environ
-from tests.e2e.api_client import start, stop, wait_until
+from tests.e2e.api_client import seed_storage, start, stop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -36,11 +34,7 @@ def test_a_worker_killed_mid_file_is_redelivered_and_every_valid_row_lands_exact
         JOB_LEASE_SECONDS="3",
     )
     services = bootstrap(load_settings(environ))
-    rows = list(employee_rows(EMPLOYEES, invalid_share=0.03, seed=7))
-    valid_ids = {int(row[0]) for row in rows if not isinstance(HIRED_EMPLOYEES.validate(row), list)}
-    services.storage.write("departments.csv", csv_bytes(departments_rows()))
-    services.storage.write("jobs.csv", csv_bytes(jobs_rows()))
-    services.storage.write("hired_employees.csv", csv_bytes([list(HIRED_EMPLOYEES.column_names), *rows]))
+    valid_ids = seed_storage(services.storage, EMPLOYEES, seed=7)
     job = submit_ingest(services.jobs, services.queue, services.storage, root_sources())
 
     def employees_processed() -> int:

@@ -7,15 +7,6 @@ from bench.runner import Context, Figure
 PENDING = "measured once the API lands"
 
 
-def batch_api(ctx: Context) -> list[Figure]:
-    """1000-row ``POST /hired-employees`` from 4 concurrent clients against gunicorn."""
-    return [
-        Figure("Batch API, 4 clients × 1000-row POSTs", None, "rows/s", "≥ 40,000 rows/s", note=PENDING),
-        Figure("Batch API latency p50", None, "ms", note=PENDING),
-        Figure("Batch API latency p99", None, "ms", "< 150 ms", note=PENDING),
-    ]
-
-
 def reports(ctx: Context) -> list[Figure]:
     """Both reports at 1 000 000 employees, on SQLite and PostgreSQL."""
     return [

@@ -7,15 +7,6 @@ from bench.runner import Context, Figure
 PENDING = "measured once the API lands"
 
 
-def reports(ctx: Context) -> list[Figure]:
-    """Both reports at 1 000 000 employees, on SQLite and PostgreSQL."""
-    return [
-        Figure(f"Report {name} ({db})", None, "ms", "< 300 ms", note=PENDING)
-        for db in ("SQLite", "PostgreSQL")
-        for name in ("hires by quarter", "departments above the mean")
-    ]
-
-
 def scale_out(ctx: Context) -> list[Figure]:
     """One large file split into ranges across Celery workers, progress summed into one job."""
     return [

@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy import create_engine, text
 
-from bench import backup, batch_api, ingest, memory, pending, reports
+from bench import backup, batch_api, ingest, memory, reports, scale_out
 from bench.runner import BENCH_DIR, Benchmark, Context, run, table_text, write_results
 
 # Each is independent of the others; a new one is one more entry here.
@@ -21,7 +21,7 @@ BENCHMARKS: list[Benchmark] = [
     backup.backup_restore_postgresql,
     batch_api.batch_api,
     reports.reports,
-    pending.scale_out,
+    scale_out.scale_out,
 ]
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -1,0 +1,126 @@
+"""Scale-out: one large file as one ``ingest`` job through Celery on Redis, with 1 worker process and with 2."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import redis
+
+from bench.generate import DataSet, generate
+from bench.ingest import fresh_sqlite, postgres_database
+from bench.processes import running, service_environ, wait_until
+from bench.runner import Context, Figure
+from bootstrap import bootstrap
+from core.config import load_settings
+from core.ingest_jobs import root_sources, submit_ingest
+
+# A database number of its own, flushed before each run; nothing else is kept there.
+REDIS_URL = "redis://127.0.0.1:6379/14"
+TARGET = 1.5
+LIMIT = (
+    "each part still parses and validates in Python and writes 1000-row batches; the two workers share "
+    "2 cores with PostgreSQL, Redis and this process"
+)
+
+
+def redis_or_none() -> str | None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception:  # noqa: BLE001 - any failure means no broker for this run
+        return None
+    return REDIS_URL
+
+
+def one_job(url: str, data: DataSet, folder: Path, workers: int) -> tuple[float, dict[str, int]]:
+    """Seconds from the job's creation to SUCCESS, and its hired_employees counts."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    environ = service_environ(
+        url,
+        folder,
+        STORAGE_URL=data.folder.as_uri(),
+        CELERY_BROKER_URL=REDIS_URL,
+        CELERY_KEY_PREFIX=f"bench-{uuid.uuid4().hex[:8]}:",
+        INGEST_PARTS=str(workers),
+        INGEST_PART_MIN_BYTES=str(1 << 20),
+        WORKER_CONCURRENCY="1",
+        LOG_LEVEL="INFO",  # the worker says "ready" at this level
+    )
+    services = bootstrap(load_settings(environ))
+    logs = folder / "logs"
+    try:
+        with running(["worker"] * workers, environ, logs):
+            files = [logs / f"worker-{n}.log" for n in range(1, workers + 1)]
+            wait_until(lambda: all(f.exists() and b"ready" in f.read_bytes() for f in files), 60, "the workers")
+            started = time.perf_counter()
+            job = submit_ingest(services.jobs, services.queue, services.storage, root_sources())
+            done = wait_until(
+                lambda: (found := services.jobs.get(job.id)) is not None and found.finished and found,
+                1800,
+                "the ingest job",
+                interval=0.05,
+            )
+            elapsed = time.perf_counter() - started
+    finally:
+        services.dispose()
+    if done.state != "SUCCESS":
+        raise RuntimeError(f"the job ended {done.state}: {done.error}")
+    counts: dict[str, int] = done.result["tables"]["hired_employees"]
+    assert counts["processed"] == data.rows, counts
+    return elapsed, counts
+
+
+def scale_out(ctx: Context) -> list[Figure]:
+    broker = redis_or_none()
+    if not (broker and ctx.postgres_admin_url):
+        return [Figure("Scale-out", None, "rows/s", note="needs Redis at 127.0.0.1:6379 and PostgreSQL")]
+    rows = 800_000 if ctx.quick else 3_000_000
+    data = generate(ctx.data_dir / f"employees-{rows}", rows, ctx.invalid_share)
+    size_mb = data.employees.stat().st_size / 1e6
+    folder = ctx.data_dir / "scale-out"
+    runs: dict[str, list[float]] = {"1 worker (PostgreSQL)": [], "2 workers (PostgreSQL)": [], "2 workers (SQLite)": []}
+    counts: dict[str, dict[str, int]] = {}
+    for attempt in range(1 if ctx.quick else 2):
+        for name, workers in (("1 worker (PostgreSQL)", 1), ("2 workers (PostgreSQL)", 2)):
+            url = postgres_database(ctx, "hf_bench_scale_out")
+            seconds, counts[name] = one_job(url, data, folder, workers)
+            runs[name].append(seconds)
+            ctx.log(f"  scale-out {name}, run {attempt + 1}: {data.rows / seconds:,.0f} rows/s")
+        name = "2 workers (SQLite)"
+        seconds, counts[name] = one_job(fresh_sqlite(folder / "scale-out.db"), data, folder, 2)
+        runs[name].append(seconds)
+        ctx.log(f"  scale-out {name}, run {attempt + 1}: {data.rows / seconds:,.0f} rows/s")
+    rate = {name: data.rows / min(seconds) for name, seconds in runs.items()}
+    gain = rate["2 workers (PostgreSQL)"] / rate["1 worker (PostgreSQL)"]
+    sqlite_ratio = rate["2 workers (SQLite)"] / rate["1 worker (PostgreSQL)"]
+    what = f"{data.rows:,}-row file ({size_mb:.0f} MB), job created to SUCCESS"
+    return [
+        Figure(
+            "Scale-out, 1 worker (PostgreSQL)",
+            rate["1 worker (PostgreSQL)"],
+            "rows/s",
+            note=f"{what}; INGEST_PARTS=1, one worker process",
+            details={"seconds": runs["1 worker (PostgreSQL)"], "counts": counts["1 worker (PostgreSQL)"]},
+        ),
+        Figure(
+            "Scale-out, 2 workers (PostgreSQL)",
+            rate["2 workers (PostgreSQL)"],
+            "rows/s",
+            f"≥ {TARGET}× 1 worker",
+            gain,
+            gain >= TARGET,
+            note=f"{what}; INGEST_PARTS=2, two worker processes of concurrency 1",
+            details={"seconds": runs["2 workers (PostgreSQL)"], "counts": counts["2 workers (PostgreSQL)"]},
+            if_missed=LIMIT,
+        ),
+        Figure(
+            "Scale-out, 2 workers (SQLite)",
+            rate["2 workers (SQLite)"],
+            "rows/s",
+            "single writer: gain or cost",
+            sqlite_ratio,
+            note=f"{what}; ratio to 1 worker on PostgreSQL; the two parts take turns on SQLite's write lock",
+            details={"seconds": runs["2 workers (SQLite)"], "counts": counts["2 workers (SQLite)"]},
+        ),
+    ]

@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy import create_engine, text
 
-from bench import backup, ingest, memory, pending
+from bench import backup, batch_api, ingest, memory, reports, scale_out
 from bench.runner import BENCH_DIR, Benchmark, Context, run, table_text, write_results
 
 # Each is independent of the others; a new one is one more entry here.
@@ -19,9 +19,9 @@ BENCHMARKS: list[Benchmark] = [
     memory.worker_peak_rss,
     backup.backup_restore_sqlite,
     backup.backup_restore_postgresql,
-    pending.batch_api,
-    pending.reports,
-    pending.scale_out,
+    batch_api.batch_api,
+    reports.reports,
+    scale_out.scale_out,
 ]
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

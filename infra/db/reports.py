@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import Connection, Engine, Select, and_, case, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, Select, and_, case, func, select
 
 from core.reports import DepartmentHires, QuarterHires, ReportQueries, year_bounds
-from domain.errors import Unavailable
+from infra.db.engine import connect
 from infra.db.schema import departments, hired_employees, jobs
 
 he = hired_employees.c
@@ -39,34 +35,25 @@ def hires_by_quarter_statement(year: int) -> Select[tuple[int, str, int, str, in
 
 
 def hires_by_department_statement(year: int) -> Select[tuple[int, str, int]]:
+    """The year's hires counted once per department, then every department joined to its count (0 if none)."""
     bounds = year_bounds(year)
-    hired_in_year = and_(
-        he.department_id == departments.c.id,
-        he.datetime >= bounds[0],
-        he.datetime < bounds[-1],
+    counts = (
+        select(he.department_id, func.count(he.id).label("hired"))
+        .where(he.datetime >= bounds[0], he.datetime < bounds[-1])
+        .group_by(he.department_id)
+        .subquery()
     )
-    return (
-        select(departments.c.id, departments.c.department, func.count(he.id).label("hired"))
-        .select_from(departments.outerjoin(hired_employees, hired_in_year))
-        .group_by(departments.c.id, departments.c.department)
-    )
+    return select(
+        departments.c.id, departments.c.department, func.coalesce(counts.c.hired, 0).label("hired")
+    ).select_from(departments.outerjoin(counts, counts.c.department_id == departments.c.id))
 
 
 class SqlReportQueries(ReportQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        try:
-            conn = self.engine.connect()
-        except OperationalError:
-            raise Unavailable("the database cannot be reached") from None
-        with conn:
-            yield conn
-
     def hires_by_quarter(self, year: int) -> list[QuarterHires]:
-        with self._connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(hires_by_quarter_statement(year)).all()
         return [
             QuarterHires(int(d_id), str(dept), int(j_id), str(job), int(q1), int(q2), int(q3), int(q4))
@@ -74,6 +61,6 @@ class SqlReportQueries(ReportQueries):
         ]
 
     def hires_by_department(self, year: int) -> list[DepartmentHires]:
-        with self._connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(hires_by_department_statement(year)).all()
         return [DepartmentHires(int(d_id), str(dept), int(hired)) for d_id, dept, hired in rows]

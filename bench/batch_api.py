@@ -63,8 +63,8 @@ def measure(url: str, data: DataSet, folder: Path, requests_per_client: int) -> 
 
         def is_up() -> bool:
             try:
-                return probe.get(f"{base}/health", timeout=2).status_code == 200
-            except requests.ConnectionError:
+                return probe.get(f"{base}/health", timeout=5).status_code == 200
+            except requests.RequestException:  # not listening yet, or still booting
                 return False
 
         wait_until(is_up, 60, "gunicorn to answer /health", interval=0.2)

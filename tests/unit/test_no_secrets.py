@@ -22,6 +22,7 @@ FAKE_KEY = "Q" * 30 + "x9" * 20 + "=="
         ("ADMIN_PASSWORD: " + "CorrectHorseBattery1", "assigned secret"),
         ("JWT_SECRET_KEY=" + "k3y.Rand0m-Value.X", "assigned secret"),
     ],
+    ids=lambda value: str(value).replace(" ", "-") if " " in str(value) else "line",
 )
 def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
     assert [f.kind for f in scan_text("x", text)] == [kind]
@@ -41,6 +42,7 @@ def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
         "JWT_SECRET_KEY=settings.jwt_secret_key,",
         'ADMIN_PASSWORD="$ADMIN_PASSWORD_FROM_THE_SHELL" \\',
     ],
+    ids=lambda _text: "line",
 )
 def test_placeholders_and_the_azurite_development_key_are_not_secrets(text: str) -> None:
     assert scan_text("x", text) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT
-from tests.secret_scan import scan_repository, scan_text
+from tests.secret_scan import PATTERNS, scan_repository, scan_text
 
 # Built at run time so that this file itself holds no credential-shaped text.
 FAKE_KEY = "Q" * 30 + "x9" * 20 + "=="
@@ -22,7 +22,7 @@ FAKE_KEY = "Q" * 30 + "x9" * 20 + "=="
         ("ADMIN_PASSWORD: " + "CorrectHorseBattery1", "assigned secret"),
         ("JWT_SECRET_KEY=" + "k3y.Rand0m-Value.X", "assigned secret"),
     ],
-    ids=lambda value: str(value).replace(" ", "-") if " " in str(value) else "line",
+    ids=lambda value: str(value).replace(" ", "-") if value in PATTERNS else "case",
 )
 def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
     assert [f.kind for f in scan_text("x", text)] == [kind]

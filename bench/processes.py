@@ -59,9 +59,10 @@ def start(command: str, environ: Mapping[str, str], log: Path) -> subprocess.Pop
     )
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Send ``sig`` to the process group, wait, then kill whatever is left of it."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, sig)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -2,65 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import requests
 
+from bench.processes import free_port, stop, wait_until
+from bench.processes import start as start_process
+
 ROOT = Path(__file__).resolve().parents[2]
-BROKER_VARIABLES = ("CELERY_BROKER_URL", "REDIS_URL")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(command: str, environ: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``python main.py <command>`` in a session of its own, so the test can stop it with all its children."""
-    env = {k: v for k, v in os.environ.items() if k not in BROKER_VARIABLES}
-    env.update({"LOG_LEVEL": "INFO", "WORKER_CONCURRENCY": "1", "WEB_CONCURRENCY": "1", **environ})
-    output: IO[bytes] = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), command],
-        cwd=ROOT,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # children left behind by a killed parent
-    except ProcessLookupError:
-        pass
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    """``python main.py <command>``, with INFO logs and one process each unless ``environ`` says otherwise."""
+    defaults = {"LOG_LEVEL": "INFO", "WORKER_CONCURRENCY": "1", "WEB_CONCURRENCY": "1"}
+    return start_process(command, {**defaults, **environ}, log)
 
 
 class ApiClient:

@@ -1,7 +1,6 @@
 """Schema migrations on real SQLite and PostgreSQL: old databases reach head with every row, and the models agree.
 
-The old databases are made by the old releases themselves: ``git archive <commit>`` of this repository, then that
-tree's ``python main.py init-db`` and ``migrate --source <challenge files>``, run with today's virtualenv.
+The old databases are made by the old releases themselves (``tests/old_releases.py``).
 """
 
 from __future__ import annotations
@@ -35,30 +34,20 @@ from infra.db.upgrade import (
     schema_differences,
     upgrade_schema,
 )
-from tests.conftest import ROOT, _fresh_postgres_database, service_missing
+from tests.conftest import ROOT, _fresh_postgres_database
+from tests.old_releases import (
+    BEFORE_ALEMBIC,
+    BEFORE_REPORT_INDEXES,
+    FIRST_RELEASE,
+    SHAPE_OF,
+    main_process,
+    make_old_database,
+    release_trees,
+    run_main,
+)
 
 HEAD = head_revision()
 REPORT_INDEXES = {"ix_hired_employees_department_job_datetime", "ix_hired_employees_department_datetime"}
-
-# The releases before Alembic, and the revision that makes exactly the schema each one's init-db made.
-FIRST_RELEASE = "b50165d841710f559df93c55809aeccf8b244b19"  # hiring tables, rejections, checkpoints
-BEFORE_REPORT_INDEXES = "f68af948fe7273169392b9906425760541899368"  # + background_jobs
-BEFORE_ALEMBIC = "c0db31710a4c4304ea2cddd41e9746f0bbaca77d"  # + the two report indexes: the last release
-SHAPE_OF = {FIRST_RELEASE: "0001", BEFORE_REPORT_INDEXES: "0002", BEFORE_ALEMBIC: "0003"}
-
-
-def main_process(tree: Path, *args: str, database_url: str, tmp_path: Path) -> dict[str, Any]:
-    """How to run ``python main.py ARGS`` of the checkout ``tree`` on ``database_url``, as a user does."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "STORAGE_", "CELERY_", "REDIS_"))}
-    env.update(DATABASE_URL=database_url, STORAGE_URL=(tmp_path / "storage").as_uri())
-    return {"args": [sys.executable, "main.py", *args], "cwd": tree, "env": env, "text": True}
-
-
-def run_main(tree: Path, *args: str, database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    process = main_process(tree, *args, database_url=database_url, tmp_path=tmp_path)
-    result = subprocess.run(**process, capture_output=True, timeout=120)
-    assert result.returncode == 0, f"{tree.name}: main.py {' '.join(args)}: {result.stderr}"
-    return result
 
 
 def start_init_db_twice(database_url: str, tmp_path: Path) -> list[subprocess.Popen[str]]:
@@ -75,34 +64,7 @@ def wait_until(condition: Any, what: str, seconds: float = 60) -> None:
 
 @pytest.fixture(scope="session")
 def old_release(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The source tree of an earlier commit of this repository, extracted once per session."""
-    trees: dict[str, Path] = {}
-
-    def tree(commit: str) -> Path:
-        if commit not in trees:
-            if (
-                shutil.which("git") is None
-                or subprocess.run(
-                    ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True
-                ).returncode
-            ):
-                service_missing(f"commit {commit[:7]} is not in this clone's history (a shallow clone?)")
-            target = tmp_path_factory.mktemp(f"release-{commit[:7]}")
-            archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-            trees[commit] = target
-        return trees[commit]
-
-    return tree
-
-
-def make_old_database(tree: Path, database_url: str, challenge_dir: Path, tmp_path: Path) -> None:
-    run_main(tree, "init-db", database_url=database_url, tmp_path=tmp_path)
-    source = str(challenge_dir)
-    loaded = run_main(
-        tree, "migrate", "--source", source, "--no-progress", database_url=database_url, tmp_path=tmp_path
-    )
-    assert "1929" in loaded.stdout
+    return release_trees(tmp_path_factory)
 
 
 @contextmanager

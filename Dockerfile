@@ -37,7 +37,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('PORT') or os.environ.get('WEBSITES_PORT') or '8000'; urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=4)"]
 
-# gunicorn and Celery log to stdout.
+# `serve` first brings the schema to the newest migration (what `python main.py init-db` does), under a
+# database lock, so several containers may start at once; then gunicorn starts. gunicorn and Celery log to stdout.
 CMD ["python", "main.py", "serve"]
 
 

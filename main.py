@@ -12,11 +12,11 @@ from domain.errors import ConfigurationError, HireflowError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cli import backup, ingest, local_env, report, serve
+    from cli import backup, ingest, local_env, report, schema, serve
 
     parser = argparse.ArgumentParser(prog="python main.py", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (ingest, backup, report, serve, local_env):
+    for module in (schema, ingest, backup, report, serve, local_env):
         module.register(commands)
     return parser
 

@@ -1,4 +1,4 @@
-"""``init-db``, ``generate-sample`` and ``migrate``."""
+"""``generate-sample`` and ``migrate``."""
 
 from __future__ import annotations
 
@@ -17,9 +17,6 @@ from infra.storage.local import LocalFolderStorage
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    init = commands.add_parser("init-db", help="create the database schema (safe to run again)")
-    init.set_defaults(handler=init_db)
-
     sample = commands.add_parser("generate-sample", help="write a sample data set shaped like the challenge files")
     sample.add_argument("--dir", type=Path, help="write into this folder instead of the configured storage")
     sample.add_argument("--employees", type=int, default=2000, help="number of employee rows (default 2000)")
@@ -31,12 +28,6 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     migrate.add_argument("--source", type=Path, help="folder holding the CSVs (default: the configured storage)")
     migrate.add_argument("--no-progress", action="store_true", help="print only the summary")
     migrate.set_defaults(handler=migrate_files)
-
-
-def init_db(_args: argparse.Namespace) -> int:
-    services = bootstrap()
-    print(f"schema ready in {services.engine.url.render_as_string(hide_password=True)}")
-    return 0
 
 
 def generate_sample(args: argparse.Namespace) -> int:

@@ -70,7 +70,7 @@ def serve_web(_args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require_web_auth()
     log_to_stdout(settings)
-    bootstrap(settings).dispose()
+    bootstrap(settings).dispose()  # the schema migrations, once, before gunicorn forks its workers
     WebServer(settings).run()
     return 0
 

@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from domain.errors import ConfigurationError, Unavailable
-from infra.db.schema import SCHEMA_VERSION, metadata, schema_version
+from infra.db.upgrade import upgrade_schema
 
 
 def normalise_url(url: str) -> str:
@@ -74,11 +74,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that is missing and stamp the schema version. Safe to run again."""
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        if conn.execute(select(schema_version.c.version)).first() is None:
-            conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+    """Bring the schema to the newest migration (``infra/db/upgrade.py``). Safe to run again, and at once."""
+    upgrade_schema(engine)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The SQL schema, as SQLAlchemy Core tables."""
+"""The SQL schema, as SQLAlchemy Core tables. A change here needs a migration: ``python main.py db revision``."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ from sqlalchemy import (
     Unicode,
     UnicodeText,
 )
-
-SCHEMA_VERSION = 1
 
 metadata = MetaData()
 
@@ -79,12 +77,6 @@ ingest_checkpoints = Table(
     Column("already_exists", BigInteger, nullable=False),
     Column("rejected", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=False), nullable=False),
-)
-
-schema_version = Table(
-    "hireflow_schema",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
 )
 
 HIRING_TABLES = {t.name: t for t in (departments, jobs, hired_employees)}

@@ -177,14 +177,19 @@ function undeclared(names, declared, what, operation) {
   if (extra.length) throw new Error(`${operation.method} ${operation.path} does not declare the ${what} ${extra.join(", ")}`);
 }
 
-function address(operation, path = {}, query = {}) {
-  const route = operation.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(path[name]));
+function route(operation, path = {}, query = {}) {
+  const filled = operation.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(path[name]));
   undeclared(Object.keys(query), Object.keys(operation.query || {}), "query parameters", operation);
   const search = new URLSearchParams(Object.entries(query).map(([name, value]) => [name, String(value)])).toString();
-  return search ? `${route}?${search}` : route;
+  return search ? `${filled}?${search}` : filled;
 }
 
-async function failure(operation, response, sentToken) {
+/** The URL of an operation of CONTRACT, for a link. */
+export function address(name, { path, query } = {}) {
+  return route(CONTRACT[name], path, query);
+}
+
+async function failure(response, sentToken) {
   let data = null;
   try {
     data = await response.json();
@@ -220,11 +225,11 @@ async function send(name, { path, query, body, form } = {}) {
   }
   let response;
   try {
-    response = await fetch(address(operation, path, query), init);
+    response = await fetch(route(operation, path, query), init);
   } catch {
     throw new ApiError("the server cannot be reached", 0, "unreachable");
   }
-  if (!response.ok) throw await failure(operation, response, sentToken);
+  if (!response.ok) throw await failure(response, sentToken);
   return { operation, response };
 }
 

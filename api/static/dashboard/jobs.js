@@ -95,10 +95,12 @@ function countsList(task) {
   return list;
 }
 
+const rejectionsCsv = (task) => ({ path: { task_id: task.task_id }, query: { format: "csv" } });
+
 async function downloadRejections(event, task) {
   event.preventDefault();
   try {
-    saveFile(await api.file("rejectionsCsv", { path: { task_id: task.task_id }, query: { format: "csv" } }), `rejections-${task.task_id}.csv`);
+    saveFile(await api.file("rejectionsCsv", rejectionsCsv(task)), `rejections-${task.task_id}.csv`);
   } catch (error) {
     say("jobs-message", `Could not download the rejected rows: ${error.message}`, "error");
   }
@@ -146,7 +148,7 @@ function row(task) {
   const actions = el("div", { class: "job-actions" });
   const rejected = total(task, "rejected");
   if (rejected > 0) {
-    const href = `/task-status/${encodeURIComponent(task.task_id)}/rejections?format=csv`;
+    const href = api.address("rejectionsCsv", rejectionsCsv(task));
     const link = el("a", { class: "rejections", href }, `${rejected} rejected ${rejected === 1 ? "row" : "rows"} (CSV)`);
     link.addEventListener("click", (event) => downloadRejections(event, task));
     actions.append(link);
@@ -158,13 +160,30 @@ function row(task) {
   }
   item.append(actions);
 
-  if (task.state === "FAILURE") item.append(el("p", { class: "job-error", role: "alert" }, task.error));
+  if (task.state === "FAILURE") item.append(el("p", { class: "job-error" }, task.error));
+  item.dataset.signature = JSON.stringify(task);
   return item;
 }
 
+// Rows whose job did not change stay in place, so a poll does not take the focus or the pointer away.
+function show(tasks) {
+  const list = $("jobs-list");
+  const shown = new Map([...list.children].map((item) => [item.dataset.taskId, item]));
+  tasks.forEach((task, index) => {
+    let item = shown.get(task.task_id);
+    if (!item || item.dataset.signature !== JSON.stringify(task)) {
+      const fresh = row(task);
+      if (item) item.replaceWith(fresh);
+      item = fresh;
+    }
+    if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
+  });
+  while (list.children.length > tasks.length) list.lastElementChild.remove();
+}
+
 function render(task) {
-  const existing = $("jobs-list").querySelector(`li[data-task-id="${CSS.escape(task.task_id)}"]`);
-  if (existing) existing.replaceWith(row(task));
+  const item = $("jobs-list").querySelector(`li[data-task-id="${CSS.escape(task.task_id)}"]`);
+  if (item) item.replaceWith(row(task));
   note(task);
 }
 
@@ -175,11 +194,12 @@ async function poll() {
   try {
     const { items } = await api.request("taskList", { query: { per_page: PER_PAGE } });
     if (!polling) return;
-    $("jobs-list").replaceChildren(...items.map(row));
+    show(items);
     items.forEach(note);
     say("jobs-message", items.length ? "" : "No jobs yet. Upload files, or start a backup.");
     if (items.some(isRunning)) delay = FAST;
   } catch (error) {
+    if (!polling) return;
     say("jobs-message", `The job list is unavailable: ${error.message}`, "error");
     delay = 3 * SLOW;
   }

@@ -63,7 +63,7 @@ export async function loadBackups() {
   try {
     found = await api.request("backups", { query: { table } });
   } catch (error) {
-    if ($("restore-table").value !== table) return;
+    if ($("restore-table").value !== table || document.body.dataset.session !== "signed-in") return;
     backups = [];
     select.replaceChildren(el("option", { value: "" }, "The backups cannot be listed"));
     say("restore-message", `Could not list the backups of ${table}: ${error.message}`, "error");
@@ -75,7 +75,9 @@ export async function loadBackups() {
   if (!backups.length) {
     select.replaceChildren(el("option", { value: "" }, `No backup of ${table} yet`));
   } else {
+    const chosen = select.value;
     select.replaceChildren(...backups.map((backup, index) => el("option", { value: backup.id }, backupLabel(backup, index))));
+    if (backups.some((backup) => backup.id === chosen)) select.value = chosen;
     select.disabled = $("restore-button").disabled = false;
   }
   form.dataset.backups = String(backups.length);

@@ -135,6 +135,8 @@ function showProblem(text) {
 export async function load() {
   const year = state.year;
   document.body.dataset.reportState = "loading";
+  $("quarter-csv").href = api.address("hiredByQuarterCsv", { query: { year, format: "csv" } });
+  $("above-csv").href = api.address("hiringAboveAverageCsv", { query: { year, format: "csv" } });
   const [quarters, above] = await Promise.allSettled([
     api.request("hiredByQuarter", { query: { year } }),
     api.request("hiringAboveAverage", { query: { year } }),

@@ -276,6 +276,7 @@ try {
   await page.click("#restore-button");
   await page.waitForSelector("#restore-dialog[open]");
   const question = await page.textContent("#restore-question");
+  await page.screenshot({ path: path.join(artifacts, "dashboard-restore-dialog.png") });
   await page.click("#restore-keep");
   await page.waitForSelector("#restore-dialog:not([open])", { state: "attached" });
   const sentAfterKeep = result.sent.filter((request) => request.path === "/restore").length;
@@ -348,6 +349,32 @@ try {
   result.reportStateWithoutJobs = await page.getAttribute("body", "data-report-state");
 
   await page.unroute("**/task-list?*");
+  await page.unroute("**/backup");
+
+  // A session that ended: first one whose stored expiry passed, then one whose token the server refuses.
+  await page.evaluate(() => localStorage.setItem("hireflow.expires_at", "1"));
+  await page.reload({ waitUntil: "load" });
+  await page.waitForSelector("body[data-session='signed-out']");
+  result.expired = await page.textContent("#login-message");
+  await signIn(page, process.env.HIREFLOW_USERNAME, process.env.HIREFLOW_PASSWORD);
+  await page.waitForSelector("body[data-report-state='ready']");
+  await page.evaluate(() => localStorage.setItem("hireflow.access_token", "a.forged.token"));
+  await page.reload({ waitUntil: "load" });
+  await page.waitForSelector("body[data-session='signed-out']");
+  await page.waitForTimeout(500);
+  result.refused = await page.evaluate(() => ({
+    message: document.getElementById("login-message").textContent,
+    shownProblems: [...document.querySelectorAll(".banner, .message.error, .job-error")]
+      .filter((e) => e.getClientRects().length && e.textContent.trim())
+      .map((e) => e.textContent),
+  }));
+  await signIn(page, process.env.HIREFLOW_USERNAME, process.env.HIREFLOW_PASSWORD);
+  await page.waitForSelector("body[data-report-state='ready']");
+  await page.waitForSelector("#restore-form[data-backups='2']");
+  result.afterSignInAgain = await page.evaluate(() =>
+    [...document.querySelectorAll(".banner, .message.error")].filter((e) => e.getClientRects().length && e.textContent.trim()).map((e) => e.textContent),
+  );
+
   await page.route("**/task-list?*", async (route) => {
     const answer = await route.fetch();
     const body = await answer.json();

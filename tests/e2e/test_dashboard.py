@@ -187,6 +187,14 @@ def test_the_signed_out_page_says_how_to_sign_in_and_shows_no_error(dashboard: d
     assert shown["emptyJobs"] == "No jobs yet. Upload files, or start a backup."
 
 
+def test_an_ended_session_returns_to_the_sign_in_page_without_an_error(dashboard: dict[str, Any]) -> None:
+    shown = dashboard["shown"]
+
+    assert shown["expired"] == "Your session has ended. Sign in again."
+    assert shown["refused"] == {"message": "Your session has ended. Sign in again.", "shownProblems": []}
+    assert shown["afterSignInAgain"] == []
+
+
 def test_the_charts_draw_the_api_numbers_with_axis_titles_and_exact_figures_on_hover(dashboard: dict[str, Any]) -> None:
     shown, api = dashboard["shown"], dashboard["api"]
     initial = shown["initial"]

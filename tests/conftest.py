@@ -101,6 +101,12 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'hireflow.db'}"
 
 
+@pytest.fixture(scope="module")
+def module_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database shared by the tests of one module."""
+    yield from _fresh_postgres_database(postgres_admin_url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each test that takes this runs once on SQLite and once on PostgreSQL."""

@@ -33,7 +33,7 @@ READABLE = [
     "/report/hired-by-quarter",
     "/report/hiring-above-average",
 ]
-PUBLIC = ["/health", "/openapi.json", "/docs", "/docs/assets/swagger-ui.css", "/", "/dashboard/assets/dashboard.js"]
+PUBLIC = ["/health", "/openapi.json", "/docs", "/docs/assets/swagger-ui.css", "/", "/dashboard/assets/main.js"]
 
 
 def token(key: str = KEY, **claims: Any) -> str:

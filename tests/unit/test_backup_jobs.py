@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -246,7 +246,7 @@ class SingleWriterArchive(FakeArchive):
         self.writes_while_replacing = 0
 
     @contextmanager
-    def replacement(self) -> Iterator[TableReplacement]:
+    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
         self.replacing = True
         try:
             yield FakeReplacement(self)

@@ -21,7 +21,7 @@ from domain.entities import TABLES
 from infra.db.schema import HIRING_TABLES
 from infra.storage.local import LocalFolderStorage
 from tests.conftest import sign_in
-from tests.integration.test_backup_api import EXPECTED_ROWS, loaded  # noqa: F401 - a fixture
+from tests.integration.test_backup_api import EXPECTED_ROWS, finished, loaded  # noqa: F401 - a fixture
 from tests.integration.test_backup_restore import FORMAT, contents, vandalise
 from tests.together import at_once
 
@@ -73,6 +73,24 @@ def test_the_same_file_loaded_twice_at_the_same_instant_ends_in_two_successes_wi
         assert sum(s["counts"][table]["inserted"] for s in statuses) == expected
         assert all(s["counts"][table]["inserted"] + s["counts"][table]["already_exists"] == expected for s in statuses)
     assert [s["result"]["rejected"] for s in statuses] == [70, 70]
+
+
+def test_two_restores_of_one_table_asked_at_once_run_one_and_refuse_the_other_naming_it(client, loaded):  # noqa: F811
+    made = finished(client, loaded, client.post("/backup", json={"tables": ["jobs"]}))
+    assert made["state"] == "SUCCESS", made
+    backup = contents(loaded.engine)["jobs"]
+    vandalise(loaded.engine)
+
+    answers = at_once(2, lambda _i: client.post("/restore", json={"table": "jobs"}))
+
+    assert sorted(a.status_code for a in answers) == [202, 409]
+    accepted = next(a for a in answers if a.status_code == 202)
+    refused = next(a for a in answers if a.status_code == 409).json["error"]
+    task_id = accepted.json["task_id"]
+    assert refused["code"] == "table_busy" and task_id in refused["message"]
+    assert refused["details"] == {"task_id": task_id, "kind": "restore", "state": "PENDING", "tables": ["jobs"]}
+    assert finished(client, loaded, accepted)["state"] == "SUCCESS"
+    assert contents(loaded.engine)["jobs"] == backup
 
 
 def test_two_restores_run_directly_at_once_take_turns_and_leave_the_table_equal_to_the_backup(

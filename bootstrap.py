@@ -16,9 +16,11 @@ from core.jobs import JobKinds
 from core.ports import BackupFormat, BlobStorage, HiringStore, JobQueue, JobStore, SplitJobs, TableArchive
 from core.reports import ReportQueries
 from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job
+from core.table_exclusion import JobAdmission
 from infra.avro.format import AvroBackupFormat
 from infra.db.archive import SqlTableArchive
 from infra.db.engine import create_schema, make_engine
+from infra.db.exclusion import SqlJobAdmission
 from infra.db.jobs import SqlJobStore, SqlSplitJobs
 from infra.db.reports import SqlReportQueries
 from infra.db.store import SqlHiringStore
@@ -64,6 +66,11 @@ class Services:
     @cached_property
     def split_jobs(self) -> SplitJobs:
         return SqlSplitJobs(self.engine)
+
+    @cached_property
+    def admission(self) -> JobAdmission:
+        """Records jobs that write tables, one restore at a time beside the other writers."""
+        return SqlJobAdmission(self.engine)
 
     @cached_property
     def queue(self) -> JobQueue:

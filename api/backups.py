@@ -78,6 +78,9 @@ def backups(table: str | None = None) -> list[dict[str, Any]]:
 @blp.response(202, TaskCreatedSchema, description="Queued; poll the Location header")
 @blp.alt_response(400, schema=ErrorSchema, description=BAD_REQUEST)
 @blp.alt_response(404, schema=ErrorSchema, description="An unknown table, or no such backup")
+@blp.alt_response(
+    409, schema=ErrorSchema, description="Another task that writes one of the tables is pending or running"
+)
 @blp.alt_response(415, schema=ErrorSchema, description="A body that is not application/json")
 @blp.alt_response(422, schema=ErrorSchema, description="A backup's manifest is unreadable")
 @blp.alt_response(503, schema=ErrorSchema, description="The database or the broker is down")
@@ -88,8 +91,9 @@ def restore(body: dict[str, Any]) -> Response:
     then checks each file completely (checksum, schema, row count, every row against the insert rules,
     references between tables) before it touches a row; a task that fails leaves every table as it was.
     Restoring `departments` or `jobs` that would orphan employees is refused unless `hired_employees`
-    is restored in the same task.
+    is restored in the same task. While another task that writes one of the tables (an ingest, a part
+    of one, another restore) is pending or running, the restore is refused with 409 naming that task.
     """
     chosen = {body["table"]: body.get("backup_id")} if "table" in body else body["tables"]
     found = services()
-    return task_created(submit_restore(found.jobs, found.queue, found.storage, chosen))
+    return task_created(submit_restore(found.jobs, found.queue, found.storage, chosen, admission=found.admission))

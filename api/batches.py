@@ -15,6 +15,7 @@ from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
 from api.uploads import enqueue_from_storage, has_body
 from core.csv_records import csv_records
 from core.ingest import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
+from core.table_exclusion import BATCH, check_free
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, UnsupportedContentType
 
@@ -115,7 +116,10 @@ def result_body(table: str, result: BatchResult, records: list[tuple[int, Any]],
 
 def insert_batch(table: str) -> dict[str, Any]:
     records, as_csv = read_records()
-    result = insert_records(services().store, table, records, source=f"api:{table}", skip_header=as_csv)
+    found = services()
+    # Rows inserted now would be wiped by the restore's replacement, after a 200 said they were stored.
+    check_free(found.admission, BATCH, [table])
+    result = insert_records(found.store, table, records, source=f"api:{table}", skip_header=as_csv)
     return result_body(table, result, records, as_csv)
 
 
@@ -131,7 +135,8 @@ def _make_route(table: str) -> None:
         "Every row is validated against the data dictionary; all fields are required. Rows that break a rule "
         "are not inserted: they are listed under `rejected` with their reasons and logged in `rejected_rows`. "
         "Valid rows in the same request are inserted. A row whose id already exists with the same content is "
-        "counted in `already_exists`; with different content it is rejected as a `conflict`.\n\n"
+        "counted in `already_exists`; with different content it is rejected as a `conflict`. While a restore "
+        f"of {table} is pending or running, the rows are refused with 409 naming that task.\n\n"
         f"With no body at all, `{table}.csv` in storage is migrated in the background instead: 202 with a task id."
     )
     decorated = blp.doc(requestBody=_request_body_doc(table))(view)
@@ -142,6 +147,7 @@ def _make_route(table: str) -> None:
     for status, text in (
         (400, "Not an array, empty, or not JSON"),
         (404, f"No body, and {table}.csv is missing from storage"),
+        (409, f"A restore of {table} is pending or running"),
         (413, "More than 1000 rows, or a body larger than MAX_REQUEST_BYTES"),
         (415, "Neither application/json nor text/csv"),
         (503, "The database or the broker is down"),

@@ -25,6 +25,7 @@ from domain.errors import (
     NotAuthenticated,
     NotFound,
     RestoreRefused,
+    TableBusy,
     TokenExpired,
     Unavailable,
     UnknownTable,
@@ -48,6 +49,7 @@ STATUS_BY_ERROR: tuple[tuple[type[HireflowError], int], ...] = (
     (InvalidBackup, 422),
     (JobFinished, 409),
     (RestoreRefused, 409),
+    (TableBusy, 409),
     # Raised when a table changes while it is read: nothing was saved, and trying again is the remedy.
     (BackupFailed, 503),
     (Unavailable, 503),

@@ -33,7 +33,9 @@ def task_created(job: Job) -> Response:
 
 def enqueue_from_storage(tables: list[str]) -> Response:
     found = services()
-    return task_created(submit_ingest(found.jobs, found.queue, found.storage, root_sources(tables)))
+    return task_created(
+        submit_ingest(found.jobs, found.queue, found.storage, root_sources(tables), admission=found.admission)
+    )
 
 
 def uploaded_files(accepted: list[str]) -> dict[str, IO[bytes]]:
@@ -64,7 +66,9 @@ def upload_or_enqueue(tables: list[str]) -> Response:
         return enqueue_from_storage(tables)
     files = uploaded_files(tables)
     found = services()
-    return task_created(upload_and_submit_ingest(found.jobs, found.queue, found.storage, files))
+    return task_created(
+        upload_and_submit_ingest(found.jobs, found.queue, found.storage, files, admission=found.admission)
+    )
 
 
 def _multipart_doc(tables: list[str]) -> dict[str, Any]:
@@ -89,6 +93,7 @@ def _document(view: Any, tables: list[str]) -> Any:
     for status, text in (
         (400, "A form field that is not one of the files"),
         (404, "A CSV file is missing from storage"),
+        (409, "A restore of one of the tables is pending or running"),
         (413, "The files are larger than MAX_UPLOAD_BYTES"),
         (415, "Neither multipart/form-data nor an empty body"),
         (503, "The database or the broker is down"),

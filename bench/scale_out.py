@@ -54,7 +54,9 @@ def one_job(url: str, data: DataSet, folder: Path, workers: int) -> tuple[float,
             files = [logs / f"worker-{n}.log" for n in range(1, workers + 1)]
             wait_until(lambda: all(f.exists() and b"ready" in f.read_bytes() for f in files), 60, "the workers")
             started = time.perf_counter()
-            job = submit_ingest(services.jobs, services.queue, services.storage, root_sources())
+            job = submit_ingest(
+                services.jobs, services.queue, services.storage, root_sources(), admission=services.admission
+            )
             done = wait_until(
                 lambda: (found := services.jobs.get(job.id)) is not None and found.finished and found,
                 1800,

@@ -341,7 +341,7 @@ def restore_tables(
             local = stack.enter_context(tempfile.TemporaryFile())
             _download(storage, info, local)
             checked[table] = _verify(backup_format, info, local, on_progress, should_stop)
-        with archive.replacement() as tx:
+        with archive.replacement(tables) as tx:
             try:
                 before = _replace(tx, backup_format, checked, on_progress, should_stop, chunk_rows)
                 tx.commit()

@@ -8,6 +8,7 @@ from typing import Any
 from core.backup import backup_tables, chosen_tables, find_backup, prune_backups, restore_tables
 from core.jobs import Clock, ProgressReporter, StopCheck, submit_job, utcnow
 from core.ports import BlobStorage, Job, JobQueue, JobStore
+from core.table_exclusion import RESTORE, JobAdmission, admitting, check_alone
 from domain.errors import InvalidRequest
 
 # The key under which each phase's rows appear in a job's counts: {"hired_employees": {"rows": 1929, "verified": ...}}
@@ -41,16 +42,19 @@ def submit_restore(
     queue: JobQueue,
     storage: BlobStorage,
     backups: Mapping[str, str | None] | Iterable[str],
+    *,
+    admission: JobAdmission,
     now: Clock = utcnow,
 ) -> Job:
     """Queue the restore of ``{table: backup id or None for its newest}``, or of a list of tables, each newest.
 
     Refused at once, before anything is queued, if a table is unknown, a backup id is malformed
-    or names no backup: the job records the ids it will restore, resolved now.
+    or names no backup: the job records the ids it will restore, resolved now. Refused with
+    ``TableBusy`` while another job that writes one of the tables is pending or running.
     """
     chosen = dict(backups) if isinstance(backups, Mapping) else dict.fromkeys(backups)
     resolved = {table: find_backup(storage, table, chosen[table]).id for table in chosen_tables(chosen)}
-    return submit_job(jobs, queue, "restore", {"backups": resolved}, now=now)
+    return submit_job(jobs, queue, RESTORE, {"backups": resolved}, now=now, record=admitting(admission))
 
 
 def backup_job(
@@ -87,6 +91,7 @@ def restore_job(
     services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
 ) -> dict[str, Any]:
     """The worker's function for ``restore`` jobs: every file checked, then all tables replaced in one transaction."""
+    check_alone(services.admission, progress.job_id, RESTORE, params)
     backups: dict[str, str | None] = params["backups"]
     rows = {table: find_backup(services.storage, table, backup_id).rows for table, backup_id in backups.items()}
     total = sum(rows.values())

@@ -10,12 +10,14 @@ from core.ingest import Cancelled, ingest_blob
 from core.jobs import Clock, Deferred, ProgressReporter, StopCheck, new_job_id, submit_job, utcnow
 from core.ports import BlobStorage, Job, JobQueue, JobStore, TableCounts
 from core.split_ingest import parts_for, record_parent_progress, resume_parts, start_parts
+from core.table_exclusion import JobAdmission, admitting, check_alone, check_free
 from domain.entities import HIRED_EMPLOYEES, TABLES
-from domain.errors import InvalidRequest, SourceNotFound
+from domain.errors import InvalidRequest, SourceNotFound, TableBusy
 
 # The table whose file can be split between several workers: the largest, and the last loaded, so
 # its parts run once every department and job they refer to is stored.
 SPLIT_TABLE = HIRED_EMPLOYEES.name
+INGEST = "ingest"
 
 
 def root_sources(tables: list[str] | None = None) -> dict[str, str]:
@@ -33,10 +35,12 @@ def submit_ingest(
     storage: BlobStorage,
     sources: Mapping[str, str],
     *,
+    admission: JobAdmission,
     job_id: str | None = None,
     now: Clock = utcnow,
 ) -> Job:
-    """Queue the migration of ``{table: blob name}``; refuse it at once if a blob is missing."""
+    """Queue the migration of ``{table: blob name}``; refuse it at once if a blob is missing, or with
+    ``TableBusy`` while a restore of one of the tables is pending or running."""
     unknown = [table for table in sources if table not in TABLES]
     if unknown:
         raise InvalidRequest(f"unknown table(s): {', '.join(unknown)}", {"accepted": list(TABLES)})
@@ -46,7 +50,7 @@ def submit_ingest(
     if missing:
         raise SourceNotFound(f"missing in storage: {', '.join(missing)}", {"missing": missing})
     ordered = {table: sources[table] for table in TABLES if table in sources}
-    return submit_job(jobs, queue, "ingest", {"sources": ordered}, job_id=job_id, now=now)
+    return submit_job(jobs, queue, INGEST, {"sources": ordered}, job_id=job_id, now=now, record=admitting(admission))
 
 
 def upload_and_submit_ingest(
@@ -54,6 +58,8 @@ def upload_and_submit_ingest(
     queue: JobQueue,
     storage: BlobStorage,
     files: Mapping[str, IO[bytes]],
+    *,
+    admission: JobAdmission,
     now: Clock = utcnow,
 ) -> Job:
     """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration."""
@@ -63,12 +69,18 @@ def upload_and_submit_ingest(
             f"unknown file field(s): {', '.join(unknown)}; send departments, jobs and/or hired_employees",
             {"accepted": list(TABLES)},
         )
+    check_free(admission, INGEST, files)
     job_id = new_job_id()
     sources = {}
     for table, stream in files.items():
         sources[table] = upload_name(job_id, table)
         storage.write(sources[table], stream)
-    return submit_ingest(jobs, queue, storage, sources, job_id=job_id, now=now)
+    try:
+        return submit_ingest(jobs, queue, storage, sources, admission=admission, job_id=job_id, now=now)
+    except TableBusy:
+        for name in sources.values():
+            storage.delete(name)
+        raise
 
 
 def ingest_job(
@@ -79,6 +91,7 @@ def ingest_job(
     With ``INGEST_PARTS`` above 1, a large ``hired_employees`` file is handed to ``ingest_part`` jobs
     once departments and jobs are loaded; they finish this job.
     """
+    check_alone(services.admission, progress.job_id, INGEST, params)
     store, storage = services.store, services.storage
     sources: dict[str, str] = params["sources"]
     if resume_parts(services, progress.job_id):

@@ -120,12 +120,13 @@ def submit_job(
     *,
     job_id: str | None = None,
     now: Clock = utcnow,
+    record: Callable[[Job], None] | None = None,
 ) -> Job:
     """Record the job PENDING, then queue it. If the broker refuses it, the job fails and ``Unavailable`` is raised."""
     if kind not in JOB_KINDS:
         raise InvalidRequest(f"unknown job kind {kind!r}", {"accepted": list(JOB_KINDS)})
     job = Job(id=job_id or new_job_id(), kind=kind, params=params, created_at=now())
-    jobs.add(job)
+    (record or jobs.add)(job)
     try:
         queue.enqueue(job.id)
     except Unavailable as error:

@@ -236,8 +236,12 @@ class TableArchive(abc.ABC):
         """A read of ``table`` that does not see writes made after it started."""
 
     @abc.abstractmethod
-    def replacement(self) -> AbstractContextManager[TableReplacement]:
-        """A new transaction for replacing tables; it rolls back on exit unless committed."""
+    def replacement(self, tables: Sequence[str]) -> AbstractContextManager[TableReplacement]:
+        """A new transaction for replacing ``tables``; it rolls back on exit unless committed.
+
+        Where the database allows it, other writers of those tables wait until it ends, so none
+        slips a row in between the checks and the replacement.
+        """
 
     @property
     def replacement_blocks_other_writes(self) -> bool:

@@ -20,6 +20,7 @@ from core.csv_records import CountingReader
 from core.ingest import BATCH_SIZE, Cancelled, ProgressCallback, _Loader
 from core.jobs import Clock, ProgressReporter, StopCheck, utcnow
 from core.ports import BlobStorage, HiringStore, Job, JobProgress, JobQueue, JobState, JobStore, TableCounts
+from core.table_exclusion import check_alone
 from domain.entities import table_spec
 
 PART_KIND = "ingest_part"
@@ -163,6 +164,7 @@ def ingest_part_job(
     services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
 ) -> dict[str, Any]:
     """The worker's function for ``ingest_part`` jobs: one range of the parent's source."""
+    check_alone(services.admission, progress.job_id, PART_KIND, params)
     parent = services.jobs.get(params["parent"])
     if parent is None or parent.finished or parent.cancel_requested:
         raise Cancelled()

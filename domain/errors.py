@@ -78,6 +78,12 @@ class RestoreRefused(HireflowError):
     code = "restore_refused"
 
 
+class TableBusy(HireflowError):
+    """A restore and another job that writes the same table cannot both be pending or running."""
+
+    code = "table_busy"
+
+
 class BackupFailed(HireflowError):
     code = "backup_failed"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from core.ports import (
     SplitJobs,
     TableCounts,
 )
+from core.table_exclusion import Blocks, JobAdmission
 from domain.errors import Unavailable
 
 
@@ -154,3 +156,23 @@ class FakeSplitJobs(SplitJobs):
         parent.state = JobState.PROGRESS
         parent.heartbeat_at = now
         return Lease(held=True, cancel_requested=parent.cancel_requested)
+
+
+class FakeJobAdmission(JobAdmission):
+    """Admits jobs into a ``FakeJobStore``; a lock makes calls take turns, as the database's does."""
+
+    def __init__(self, jobs: FakeJobStore) -> None:
+        self.jobs = jobs
+        self._turn = threading.Lock()
+
+    def add_unless(self, job: Job, blocks: Blocks) -> Job | None:
+        with self._turn:
+            blocker = next((other for other in self.unfinished(None) if blocks(other)), None)
+            if blocker is None:
+                self.jobs.add(job)
+            return blocker
+
+    def unfinished(self, kinds: Collection[str] | None) -> list[Job]:
+        found = [job for job in self.jobs.jobs.values() if not job.finished and (kinds is None or job.kind in kinds)]
+        found.sort(key=lambda job: (job.created_at or datetime.min, job.id))
+        return [dataclasses.replace(job) for job in found]

@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Delete, Engine, Select, Table, Update, bindparam, delete, func, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from core.ports import TableArchive, TableReplacement, TableSnapshot, WriteConflict
 from infra.db.engine import connect, first_line
 from infra.db.schema import HIRING_TABLES
-from infra.db.store import _is_unique_violation, bulk_inserter
+from infra.db.store import bulk_inserter, is_write_conflict
 
 DELETE_CHUNK = 1000
 
@@ -48,6 +48,11 @@ def delete_ids_statement(table: Table) -> Delete:
 def update_by_id_statement(table: Table) -> Update:
     values = {c.name: bindparam(f"new_{c.name}") for c in table.columns if c.name != "id"}
     return update(table).where(table.c.id == bindparam("old_id")).values(values)
+
+
+def lock_statement(table: Table) -> str:
+    """PostgreSQL: writers of ``table`` wait until the transaction ends; readers (reports, backups) do not."""
+    return f"LOCK TABLE {table.name} IN EXCLUSIVE MODE"
 
 
 class SqlTableSnapshot(TableSnapshot):
@@ -111,10 +116,8 @@ class SqlTableReplacement(TableReplacement):
 def _conflicts() -> Iterator[None]:
     try:
         yield
-    except IntegrityError as error:
-        raise WriteConflict(first_line(error)) from error
     except DBAPIError as error:
-        if _is_unique_violation(error):
+        if is_write_conflict(error):
             raise WriteConflict(first_line(error)) from error
         raise
 
@@ -144,11 +147,17 @@ class SqlTableArchive(TableArchive):
                 conn.rollback()
 
     @contextmanager
-    def replacement(self) -> Iterator[TableReplacement]:
+    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
         with connect(self.engine) as conn:
-            if self.engine.dialect.name == "sqlite":
-                # Take the write lock before the checks, so no writer slips in between.
+            # Take the write locks before the checks, so no writer slips in between.
+            dialect = self.engine.dialect.name
+            if dialect == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif dialect == "postgresql":
+                # Children first, as a batch locks its own table and then, for its foreign keys, the parents:
+                # in the other order a restore and a batch of employees could each wait for the other.
+                for table in sorted(tables, key=list(HIRING_TABLES).index, reverse=True):
+                    conn.exec_driver_sql(lock_statement(HIRING_TABLES[table]))
             tx = SqlTableReplacement(self, conn)
             try:
                 yield tx

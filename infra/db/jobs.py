@@ -39,6 +39,22 @@ def _progress_values(progress: JobProgress) -> dict[str, Any]:
     }
 
 
+def job_values(job: Job) -> dict[str, Any]:
+    """The ``background_jobs`` row that records a new job."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "params": job.params,
+        "state": job.state.value,
+        "result": job.result,
+        "error": job.error,
+        "created_at": job.created_at,
+        "cancel_requested": job.cancel_requested,
+        "attempts": job.attempts,
+        **_progress_values(job.progress),
+    }
+
+
 def _job(row: Mapping[str, Any]) -> Job:
     return Job(
         id=row["id"],
@@ -67,24 +83,7 @@ class SqlJobStore(JobStore):
 
     def add_all(self, jobs: Sequence[Job]) -> None:
         with connect(self.engine) as conn:
-            conn.execute(
-                insert(background_jobs),
-                [
-                    {
-                        "id": job.id,
-                        "kind": job.kind,
-                        "params": job.params,
-                        "state": job.state.value,
-                        "result": job.result,
-                        "error": job.error,
-                        "created_at": job.created_at,
-                        "cancel_requested": job.cancel_requested,
-                        "attempts": job.attempts,
-                        **_progress_values(job.progress),
-                    }
-                    for job in jobs
-                ],
-            )
+            conn.execute(insert(background_jobs), [job_values(job) for job in jobs])
             conn.commit()
 
     def get(self, job_id: str) -> Job | None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -67,11 +68,17 @@ class BulkInserter:
             if not conn.in_transaction():
                 conn.begin()  # else the COPY below would escape SQLAlchemy's commit() and rollback()
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            with cursor.copy(self.copy_sql) as copy:
-                if self.copy_types:
-                    copy.set_types(self.copy_types)
-                for row in rows:
-                    copy.write_row(row)
+            driver_error = conn.dialect.loaded_dbapi.Error
+            try:
+                with cursor.copy(self.copy_sql) as copy:
+                    if self.copy_types:
+                        copy.set_types(self.copy_types)
+                    for row in rows:
+                        copy.write_row(row)
+            except driver_error as error:
+                # COPY bypasses SQLAlchemy, so psycopg's own classes come out; give them the classes an
+                # execute() would raise (IntegrityError, OperationalError, ...) so callers handle one kind.
+                raise DBAPIError.instance(self.copy_sql, None, error, driver_error, dialect=conn.dialect) from error
             return
         if not self.positional:
             conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=False)) for row in rows])
@@ -146,12 +153,12 @@ class SqlBatchTransaction(BatchTransaction):
         return set(self._conn.execute(query, {"ids": list(ids)}).scalars())
 
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        # In id order, so that two writers of overlapping ids wait on each other instead of deadlocking.
+        ordered = sorted(rows, key=itemgetter(0))
         try:
-            bulk_inserter(self._conn.dialect, table).insert(self._conn, rows)
-        except IntegrityError as error:
-            raise WriteConflict(str(error.orig)) from error
+            bulk_inserter(self._conn.dialect, table).insert(self._conn, ordered)
         except DBAPIError as error:
-            if _is_unique_violation(error):
+            if is_write_conflict(error):
                 raise WriteConflict(str(error.orig)) from error
             raise
 
@@ -188,10 +195,14 @@ class SqlBatchTransaction(BatchTransaction):
         self.committed = True
 
 
-def _is_unique_violation(error: DBAPIError) -> bool:
-    # psycopg's COPY reports a unique or foreign-key violation as its own error classes.
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-    return sqlstate in ("23505", "23503")
+# A deadlock or a serialization failure: the database rolled the transaction back to let another one through.
+_ROLLED_BACK_FOR_ANOTHER = frozenset({"40001", "40P01"})
+
+
+def is_write_conflict(error: DBAPIError) -> bool:
+    """Whether another transaction's write caused ``error``: the same work, done again in a new
+    transaction, sees that write (a duplicate id, a missing parent) and can succeed."""
+    return isinstance(error, IntegrityError) or getattr(error.orig, "sqlstate", None) in _ROLLED_BACK_FOR_ANOTHER
 
 
 class SqlHiringStore(HiringStore):

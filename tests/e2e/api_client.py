@@ -29,7 +29,7 @@ class ApiClient:
     def is_up(self) -> bool:
         try:
             return self.http.get(f"{self.base_url}/health", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or still starting on a busy machine
             return False
 
     def sign_in(self, username: str, password: str) -> str:

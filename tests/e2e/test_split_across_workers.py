@@ -37,7 +37,9 @@ def test_two_workers_each_load_a_part_of_one_file_and_the_job_ends_with_every_va
     workers = [start("worker", environ, log) for log in logs]
     try:
         wait_until(lambda: all(b"ready" in log.read_bytes() for log in logs if log.exists()), 60, "both workers")
-        job = submit_ingest(services.jobs, services.queue, services.storage, root_sources())
+        job = submit_ingest(
+            services.jobs, services.queue, services.storage, root_sources(), admission=services.admission
+        )
         done = wait_until(
             lambda: (found := services.jobs.get(job.id)) is not None and found.finished and found, 120, "the job"
         )

@@ -35,7 +35,7 @@ def test_a_worker_killed_mid_file_is_redelivered_and_every_valid_row_lands_exact
     )
     services = bootstrap(load_settings(environ))
     valid_ids = seed_storage(services.storage, EMPLOYEES, seed=7)
-    job = submit_ingest(services.jobs, services.queue, services.storage, root_sources())
+    job = submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
 
     def employees_processed() -> int:
         found = services.jobs.get(job.id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,8 +288,8 @@ class FailingArchive(TableArchive):
         return self.archive.snapshot(table)
 
     @contextmanager
-    def replacement(self) -> Iterator[TableReplacement]:
-        with self.archive.replacement() as tx:
+    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
+        with self.archive.replacement(tables) as tx:
             original_insert = tx.insert
 
             def insert(table: str, rows: Any) -> None:

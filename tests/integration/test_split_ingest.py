@@ -29,7 +29,7 @@ def awkward_employees_file() -> bytes:
 
 
 def migrate(services: Any) -> str:
-    job = submit_ingest(services.jobs, services.queue, services.storage, root_sources())
+    job = submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
     while services.queue.queued:
         run_job(services.jobs, services.job_kinds, services, services.queue.queued.pop(0), worker="w", lease_seconds=30)
     return job.id

@@ -88,7 +88,7 @@ class FakeArchive(TableArchive):
         yield FakeSnapshot(self.rows(table))
 
     @contextmanager
-    def replacement(self) -> Iterator[TableReplacement]:
+    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
         yield FakeReplacement(self)
 
 

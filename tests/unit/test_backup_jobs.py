@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from core.ports import BackupFormat, BlobStorage, JobProgress, JobState, Lease, 
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, UnknownTable
 from infra.avro.format import AvroBackupFormat
 from infra.storage.local import LocalFolderStorage
-from tests.job_fakes import FakeJobQueue, FakeJobStore
+from tests.job_fakes import FakeJobAdmission, FakeJobQueue, FakeJobStore
 from tests.unit.fakes import FakeArchive, FakeReplacement
 
 HIRED = datetime(2021, 11, 7, 2, 48, 42)
@@ -42,6 +43,10 @@ class JobServices:
     jobs: FakeJobStore = field(default_factory=FakeJobStore)
     queue: FakeJobQueue = field(default_factory=FakeJobQueue)
     job_kinds: JobKinds = field(default_factory=job_kinds)
+
+    @cached_property
+    def admission(self) -> FakeJobAdmission:
+        return FakeJobAdmission(self.jobs)
 
     def run_queued(self) -> None:
         while self.queue.queued:
@@ -129,7 +134,7 @@ def test_a_backup_of_no_or_unknown_tables_is_refused_before_queueing(
 def test_a_restore_records_the_backup_that_was_newest_when_it_was_asked(services: JobServices) -> None:
     backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
     [newest] = backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
     assert job.params == {"backups": {"jobs": newest.id}}
 
 
@@ -139,7 +144,13 @@ def test_a_restore_job_replaces_the_tables_and_lists_them_with_their_rows(servic
     services.archive.tables["hired_employees"].pop(1)
     services.archive.tables["jobs"][2] = (2, "Changed")
 
-    job = submit_restore(services.jobs, services.queue, services.storage, ["departments", "jobs", "hired_employees"])
+    job = submit_restore(
+        services.jobs,
+        services.queue,
+        services.storage,
+        ["departments", "jobs", "hired_employees"],
+        admission=services.admission,
+    )
     services.run_queued()
 
     done = services.jobs.get(job.id)
@@ -177,7 +188,7 @@ def test_a_restore_that_names_no_usable_backup_is_refused_before_queueing(
 ) -> None:
     backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
     with pytest.raises(error):
-        submit_restore(services.jobs, services.queue, services.storage, backups)
+        submit_restore(services.jobs, services.queue, services.storage, backups, admission=services.admission)
     assert services.queue.queued == [] and services.jobs.jobs == {}
 
 
@@ -185,7 +196,7 @@ def test_a_restore_job_that_fails_its_checks_fails_with_the_reason_and_changes_n
     services: JobServices,
 ) -> None:
     [info] = backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
     with services.storage.open(info.data_name) as stream:
         data = stream.read()
     services.storage.write(info.data_name, data[:-10])
@@ -214,7 +225,7 @@ def test_a_cancelled_restore_stops_and_changes_nothing(services: JobServices) ->
     services.jobs = CancellingJobStore()
     services.archive.tables["jobs"][2] = (2, "Changed")
     before = services.archive.tables
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
 
     services.run_queued()
 
@@ -246,7 +257,7 @@ class SingleWriterArchive(FakeArchive):
         self.writes_while_replacing = 0
 
     @contextmanager
-    def replacement(self) -> Iterator[TableReplacement]:
+    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
         self.replacing = True
         try:
             yield FakeReplacement(self)
@@ -271,7 +282,7 @@ def test_on_a_single_writer_database_a_restore_records_its_progress_only_outside
     archive = SingleWriterArchive(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
     services.archive, services.jobs = archive, WatchedJobStore(archive)
     backup_tables(archive, services.storage, services.backup_format, ["jobs"])
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
 
     services.run_queued()
 

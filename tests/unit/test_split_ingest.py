@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from core.ports import Job, JobState
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
 from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job, ingest_range, part_key
 from domain.entities import HIRED_EMPLOYEES
-from tests.job_fakes import FakeJobQueue, FakeJobStore, FakeSplitJobs
+from tests.job_fakes import FakeJobAdmission, FakeJobQueue, FakeJobStore, FakeSplitJobs
 from tests.unit.fakes import FakeHiringStore
 from tests.unit.test_ingest import FakeStorage
 
@@ -34,6 +35,10 @@ class Services:
     @property
     def split_jobs(self) -> FakeSplitJobs:
         return FakeSplitJobs(self.jobs, self.store)
+
+    @cached_property
+    def admission(self) -> FakeJobAdmission:
+        return FakeJobAdmission(self.jobs)
 
 
 def sample_files() -> dict[str, bytes]:
@@ -64,7 +69,7 @@ def run(services: Services, job_id: str, registry: JobKinds | None = None, worke
 
 
 def submit(services: Services) -> Job:
-    return submit_ingest(services.jobs, services.queue, services.storage, root_sources())
+    return submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
 
 
 def parts_of(services: Services, parent: Job) -> list[Job]:

@@ -72,3 +72,11 @@ def test_the_bulk_inserter_for_sql_server_uses_positional_executemany() -> None:
     assert (
         inserter.sql == "INSERT INTO hired_employees (id, name, datetime, department_id, job_id) VALUES (?, ?, ?, ?, ?)"
     )
+
+
+def test_the_look_for_unfinished_jobs_in_a_tables_way_compiles_for_sql_server() -> None:
+    from infra.db.exclusion import unfinished_statement
+
+    sql = str(unfinished_statement(["restore"]).compile(dialect=mssql.dialect()))
+    assert "background_jobs.state NOT IN (__[POSTCOMPILE_state_1])" in sql
+    assert sql.endswith("ORDER BY background_jobs.created_at, background_jobs.id")

@@ -1,0 +1,104 @@
+"""Which jobs keep a restore waiting, and which a restore keeps waiting, on fakes of our own ports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from core.ports import Job, JobState
+from core.table_exclusion import BATCH, admitting, check_alone, check_free, tables_written
+from domain.errors import TableBusy
+from tests.job_fakes import FakeJobAdmission, FakeJobStore
+
+START = datetime(2026, 11, 22, 3, 15)
+
+
+def job(kind: str, number: int, state: JobState = JobState.PENDING, **params: Any) -> Job:
+    return Job(
+        id=f"{kind}-{number}", kind=kind, params=params, state=state, created_at=START + timedelta(seconds=number)
+    )
+
+
+def restore(number: int, *tables: str, state: JobState = JobState.PENDING) -> Job:
+    return job("restore", number, state, backups=dict.fromkeys(tables))
+
+
+def ingest(number: int, *tables: str, state: JobState = JobState.PENDING) -> Job:
+    return job("ingest", number, state, sources={t: f"{t}.csv" for t in tables})
+
+
+def part(number: int, table: str) -> Job:
+    return job("ingest_part", number, table=table, parent="ingest-0", part=0, parts=2)
+
+
+@pytest.fixture
+def admission() -> FakeJobAdmission:
+    return FakeJobAdmission(FakeJobStore())
+
+
+def test_each_kind_of_job_names_the_tables_it_writes():
+    assert tables_written("ingest", {"sources": {"jobs": "a.csv", "departments": "b.csv"}}) == {"jobs", "departments"}
+    assert tables_written("ingest_part", {"table": "hired_employees"}) == {"hired_employees"}
+    assert tables_written("restore", {"backups": {"jobs": None}}) == {"jobs"}
+    assert tables_written("backup", {"tables": ["jobs"]}) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "writer", [ingest(1, "jobs", "departments"), part(1, "jobs"), restore(1, "jobs", "departments")]
+)
+def test_a_restore_is_refused_while_any_writer_of_one_of_its_tables_is_unfinished(admission, writer):
+    admission.add_unless(writer, lambda _other: False)
+
+    with pytest.raises(TableBusy) as refused:
+        admitting(admission)(restore(2, "jobs", "hired_employees"))
+
+    assert refused.value.details == {"task_id": writer.id, "kind": writer.kind, "state": "PENDING", "tables": ["jobs"]}
+    assert admission.jobs.get("restore-2") is None
+
+
+def test_an_ingest_is_refused_while_a_restore_of_one_of_its_tables_is_unfinished(admission):
+    admitting(admission)(restore(1, "jobs", "departments"))
+
+    with pytest.raises(TableBusy, match="^departments and jobs are being restored by task restore-1 "):
+        admitting(admission)(ingest(2, "departments", "jobs", "hired_employees"))
+
+
+def test_ingests_of_one_table_and_backups_run_side_by_side_and_a_finished_job_is_in_nobodys_way(admission):
+    add = admitting(admission)
+    add(ingest(1, "jobs"))
+    add(ingest(2, "jobs"))
+    add(job("backup", 3, tables=["jobs"]))
+    admission.jobs.finish("ingest-1", JobState.SUCCESS, START)
+    admission.jobs.finish("ingest-2", JobState.FAILURE, START)
+
+    add(restore(4, "jobs"))
+
+    assert admission.jobs.get("restore-4") is not None
+
+
+def test_a_batch_is_refused_only_while_its_own_table_is_being_restored(admission):
+    admitting(admission)(restore(1, "jobs"))
+    admitting(admission)(ingest(2, "departments"))
+
+    check_free(admission, BATCH, ["departments"])
+    with pytest.raises(TableBusy, match="^jobs is being restored by task restore-1 \\(restore, PENDING\\)"):
+        check_free(admission, BATCH, ["jobs"])
+
+
+def test_a_job_started_yields_to_an_earlier_unfinished_job_in_its_way(admission):
+    admission.jobs.add(ingest(1, "jobs"))
+    admission.jobs.add(restore(2, "jobs"))
+
+    check_alone(admission, "ingest-1", "ingest", ingest(1, "jobs").params)
+    with pytest.raises(TableBusy, match="task ingest-1 \\(ingest, PENDING\\)"):
+        check_alone(admission, "restore-2", "restore", restore(2, "jobs").params)
+
+
+def test_a_job_started_yields_to_a_later_job_in_its_way_that_already_runs(admission):
+    admission.jobs.add(restore(1, "jobs"))
+    admission.jobs.add(ingest(2, "jobs", state=JobState.PROGRESS))
+
+    with pytest.raises(TableBusy, match="task ingest-2 \\(ingest, PROGRESS\\)"):
+        check_alone(admission, "restore-1", "restore", restore(1, "jobs").params)

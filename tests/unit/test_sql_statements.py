@@ -72,3 +72,21 @@ def test_the_bulk_inserter_for_sql_server_uses_positional_executemany() -> None:
     assert (
         inserter.sql == "INSERT INTO hired_employees (id, name, datetime, department_id, job_id) VALUES (?, ?, ?, ?, ?)"
     )
+
+
+def test_every_name_the_rules_accept_fits_its_nvarchar_column_on_sql_server() -> None:
+    from sqlalchemy.schema import CreateTable
+
+    from domain.entities import TABLES
+    from domain.rules import MAX_NAME_LENGTH, parse_name
+
+    longest = ["x" * MAX_NAME_LENGTH, "x" * (MAX_NAME_LENGTH - 2) + "\U0001f600", "\U0001f600" * (MAX_NAME_LENGTH // 2)]
+    for name in longest:
+        assert parse_name(name, "name") == name
+        assert len(name.encode("utf-16-le")) // 2 == MAX_NAME_LENGTH  # what SQL Server counts in an NVARCHAR
+        assert not isinstance(parse_name(name + "x", "name"), str)
+    for table, spec in TABLES.items():
+        ddl = str(CreateTable(HIRING_TABLES[table]).compile(dialect=mssql.dialect()))
+        for column in spec.columns:
+            if column.parse is parse_name:
+                assert f"{column.name} NVARCHAR({MAX_NAME_LENGTH}) NOT NULL" in ddl

@@ -51,9 +51,7 @@ def test_report_csv_cells_that_start_like_formulas_are_neutralised_and_the_json_
     assert sorted(row[1] for row in above_csv[1:]) == sorted("'" + name for name in FORMULAS.values())
 
 
-def test_rejections_csv_cells_that_start_like_formulas_are_neutralised_and_the_json_keeps_the_records(
-    client, services
-):
+def test_rejections_csv_cells_that_start_like_formulas_are_neutralised_and_the_json_keeps_the_records(client, services):
     lines = ["=1+1,Formula", "-3,Negative", "@A1,At sign", "+7x,Plus", "\t=2+2,Tab", "10,Valid"]
     upload = io.BytesIO("\n".join(lines).encode() + b"\n")
     response = client.post("/upload-files", data={"departments": (upload, "departments.csv")})

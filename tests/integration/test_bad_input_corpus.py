@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from core.sample import csv_bytes, departments_rows, jobs_rows
 from infra.db.schema import HIRING_TABLES
+from tests.crafted_backups import MIB, deflate_bomb
+from tests.integration.test_backup_restore import FORGED_ID, store_forged
 from tests.integration.test_task_api import run_queued
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "csv"
@@ -361,3 +363,23 @@ def test_a_name_of_100_characters_counted_in_utf16_units_is_stored_whole_on_ever
     with services.engine.connect() as conn:
         stored = dict(conn.execute(select(table.c.id, table.c.name).where(table.c.id.in_(names))).all())
     assert stored == names
+
+
+def test_a_deflate_bomb_given_to_restore_fails_the_job_with_the_reason_and_the_table_is_untouched(seeded, services):
+    store_forged(services.storage, "departments", deflate_bomb("departments", inflated_bytes=64 * MIB), rows=1)
+    table = HIRING_TABLES["departments"]
+
+    def departments() -> list[Any]:
+        with services.engine.connect() as conn:
+            return list(conn.execute(select(table).order_by(table.c.id)))
+
+    before = departments()
+
+    response = seeded.post("/restore", json={"table": "departments", "backup_id": FORGED_ID})
+    assert response.status_code == 202, response.json
+    run_queued(services)
+    status = seeded.get(response.headers["Location"]).json
+
+    assert status["state"] == "FAILURE", status
+    assert "departments backup is refused before any row is read: block 1 inflates to more than" in status["error"]
+    assert departments() == before and len(before) == 12

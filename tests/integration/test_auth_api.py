@@ -265,6 +265,10 @@ def signed_in_token(client: Any, user: tuple[str, str]) -> dict[str, str]:
     return bearer(response.get_json()["access_token"])
 
 
+NEW_ADMIN = (ADMIN[0], "a-new-admin-passphrase")
+NEW_READER = (READER[0], "a-new-reader-passphrase")
+
+
 def test_a_token_keeps_working_after_a_restart_with_the_same_settings(app_on):
     admin = signed_in_token(app_on(), ADMIN)
 
@@ -273,7 +277,7 @@ def test_a_token_keeps_working_after_a_restart_with_the_same_settings(app_on):
 
 def test_a_token_stops_working_when_its_users_password_changes(app_on):
     admin, reader = signed_in_token(app_on(), ADMIN), signed_in_token(app_on(), READER)
-    changed = app_on(ADMIN_PASSWORD="a-new-admin-password", READER_PASSWORD="a-new-reader-password")
+    changed = app_on(**{"ADMIN_PASSWORD": NEW_ADMIN[1], "READER_PASSWORD": NEW_READER[1]})
 
     refused = changed.get("/task-list", headers=admin)
 
@@ -281,10 +285,7 @@ def test_a_token_stops_working_when_its_users_password_changes(app_on):
     assert refused.get_json()["error"]["code"] == "invalid_token"
     assert "password or role changed" in refused.get_json()["error"]["message"]
     assert changed.get("/task-list", headers=reader).status_code == 401
-    assert (
-        changed.get("/task-list", headers=signed_in_token(changed, (ADMIN[0], "a-new-admin-password"))).status_code
-        == 200
-    )
+    assert changed.get("/task-list", headers=signed_in_token(changed, NEW_ADMIN)).status_code == 200
 
 
 def test_a_token_stops_working_when_the_password_hash_changes_even_for_the_same_password(app_on):

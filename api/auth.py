@@ -19,13 +19,15 @@ from jwt import ExpiredSignatureError, PyJWTError
 
 from api.deps import services
 from api.schemas import ErrorSchema, TokenRequestSchema, TokenSchema
-from core.auth import ADMIN, authenticate, role_of
+from core.auth import ADMIN, authenticate, credential_fingerprint, find_user, fingerprint_matches
 from core.config import Settings
 from domain.errors import InvalidToken, NotAllowed, NotAuthenticated, TokenExpired
 
 blp = Blueprint("auth", __name__, description="Sign in: exchange a user name and password for a bearer token")
 
 SECURITY_SCHEME = "bearerAuth"
+FINGERPRINT_CLAIM = "cred"
+REQUIRED_CLAIMS = ("exp", "iat")
 TOKEN_TYPE = "bearer"  # noqa: S105  # nosec B105 - the OAuth 2 token type (RFC 6750), not a password
 
 
@@ -73,7 +75,8 @@ def issue_token(credentials: dict[str, str]) -> dict[str, Any]:
     settings = services().settings
     user = authenticate(settings.users, credentials["username"], credentials["password"])
     lifetime = timedelta(minutes=settings.jwt_expires_minutes)
-    token = create_access_token(identity=user.name, additional_claims={"role": user.role}, expires_delta=lifetime)
+    claims = {"role": user.role, FINGERPRINT_CLAIM: credential_fingerprint(user, settings.jwt_secret_key or "")}
+    token = create_access_token(identity=user.name, additional_claims=claims, expires_delta=lifetime)
     return {"access_token": token, "token_type": TOKEN_TYPE, "expires_in": int(lifetime.total_seconds())}
 
 
@@ -86,7 +89,11 @@ def _verified_claims() -> dict[str, Any]:
         if "Authorization" not in request.headers:
             raise NotAuthenticated("this needs a bearer token: sign in at POST /auth/token") from None
         raise InvalidToken("the bearer token is not valid", {"reason": str(error)[:200]}) from None
-    return get_jwt()
+    claims = get_jwt()
+    missing = [name for name in REQUIRED_CLAIMS if name not in claims]
+    if missing:
+        raise InvalidToken("the bearer token is not valid", {"reason": f"it lacks the claims {', '.join(missing)}"})
+    return claims
 
 
 def enforce_access_policy() -> None:
@@ -98,11 +105,14 @@ def enforce_access_policy() -> None:
     if access is Access.PUBLIC:
         return
     claims = _verified_claims()
-    role = role_of(services().settings.users, str(claims.get("sub", "")))
-    if role is None or role != claims.get("role"):
+    settings = services().settings
+    user = find_user(settings.users, str(claims.get("sub", "")))
+    if user is None or user.role != claims.get("role"):
         raise InvalidToken("the token's user no longer has this role; sign in again")
-    if access is Access.ADMIN and role != ADMIN:
-        raise NotAllowed(f"this needs the admin role; {claims['sub']!r} is a {role}", {"required_role": ADMIN})
+    if not fingerprint_matches(user, settings.jwt_secret_key or "", claims.get(FINGERPRINT_CLAIM)):
+        raise InvalidToken("the token was issued before the user's password or role changed; sign in again")
+    if access is Access.ADMIN and user.role != ADMIN:
+        raise NotAllowed(f"this needs the admin role; {user.name!r} is a {user.role}", {"required_role": ADMIN})
 
 
 def init_auth(app: Flask, api: Api, settings: Settings) -> None:

@@ -10,9 +10,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import auth
 from core.config import Settings
+from infra import ratelimit
 
 UPLOAD_BLUEPRINTS = frozenset({"uploads"})
 CORS_MAX_AGE_SECONDS = 600
+RATE_LIMIT_FILE = "rate-limits.sqlite3"
 
 
 def init_limits(app: Flask, settings: Settings) -> Limiter:
@@ -44,14 +46,20 @@ def read_body() -> bytes:
     return body
 
 
-def _init_rate_limit(app: Flask, settings: Settings) -> Limiter:
+def rate_limit_storage_uri(settings: Settings) -> str:
+    """Where every web process counts sign-in attempts: the Redis broker, else a file beside the embedded one."""
     broker = settings.broker_url or ""
-    shared = broker.startswith(("redis://", "rediss://"))
+    if broker.startswith(("redis://", "rediss://")):
+        return broker
+    return ratelimit.storage_uri(settings.broker_dir / RATE_LIMIT_FILE)
+
+
+def _init_rate_limit(app: Flask, settings: Settings) -> Limiter:
     app.config.update(
-        RATELIMIT_STORAGE_URI=broker if shared else "memory://",
+        RATELIMIT_STORAGE_URI=rate_limit_storage_uri(settings),
         RATELIMIT_KEY_PREFIX=f"{settings.broker_key_prefix}hireflow-ratelimit",
         RATELIMIT_HEADERS_ENABLED=True,
-        # A Redis outage must not lock everyone out of signing in: count in memory until it is back.
+        # A Redis outage (or a locked file) must not lock everyone out of signing in: count in memory until it is back.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     limiter = Limiter(get_remote_address, app=app)

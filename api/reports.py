@@ -35,7 +35,11 @@ def _json_or_csv(schema: type, columns: Sequence[str], example: str) -> dict[str
         "application/json": {"schema": schema},
         "text/csv": {"schema": {"type": "string"}, "example": csv_example},
     }
-    return {"responses": {"200": {"description": "The report; text/csv with `format=csv`", "content": content}}}
+    description = (
+        "The report; text/csv with `format=csv`, where a text cell starting with `=`, `+`, `-`, `@`, a tab or "
+        "a carriage return gets a leading `'` so that a spreadsheet shows it as text"
+    )
+    return {"responses": {"200": {"description": description, "content": content}}}
 
 
 @blp.route("/report/hired-by-quarter", methods=["GET"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from api.schemas import (
     TaskListSchema,
     TaskSchema,
 )
+from core.csv_export import SpreadsheetSafeWriter
 from core.jobs import cancel_job, get_job, list_jobs
 from core.ports import Job, JobState
 
@@ -102,7 +102,11 @@ def task_list(page: int, per_page: int, state: str | None = None, kind: str | No
 @blp.response(200, RejectionsSchema)
 @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
 def task_rejections(task_id: str, output: str, page: int, per_page: int) -> Any:
-    """Rows the task refused, with their reasons, in file order. `?format=csv` downloads them all as CSV."""
+    """Rows the task refused, with their reasons, in file order. `?format=csv` downloads them all as CSV.
+
+    In the CSV, a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so that
+    a spreadsheet shows it as text instead of running it as a formula; the JSON gives each record as it came.
+    """
     found = services()
     job = get_job(found.jobs, task_id)
     total = sum(counts.get("rejected", 0) for counts in job.progress.counts.values())
@@ -117,7 +121,7 @@ def task_rejections(task_id: str, output: str, page: int, per_page: int) -> Any:
 def _rejections_csv(task_id: str) -> Iterator[str]:
     store = services().store
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SpreadsheetSafeWriter(out)
     writer.writerow(["table", "source", "line", "batch", "record", "reasons"])
     offset = 0
     while True:

@@ -72,6 +72,24 @@ def authenticate(users: Iterable[User], username: str, password: str) -> User:
     return found
 
 
-def role_of(users: Iterable[User], username: str) -> str | None:
-    """The role a user has now, or None when no such user is configured any more."""
-    return next((user.role for user in users if user.name == username), None)
+def find_user(users: Iterable[User], username: str) -> User | None:
+    """The user configured now under this name, or None when no such user is configured any more."""
+    return next((user for user in users if user.name == username), None)
+
+
+def credential_fingerprint(user: User, key: str) -> str:
+    """A short keyed hash of the user's name, role and stored password (or hash).
+
+    A token carries the fingerprint of the user it was issued to; when the password or the role
+    changes in the settings, the fingerprint changes and every earlier token stops working. Without
+    ``key`` it reveals nothing about the password.
+    """
+    message = "\0".join(("hireflow credential fingerprint", user.name, user.role, user.password))
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def fingerprint_matches(user: User, key: str, fingerprint: object) -> bool:
+    """Whether ``fingerprint`` (from a token) is the user's current one; compared in constant time."""
+    if not isinstance(fingerprint, str):
+        return False
+    return hmac.compare_digest(credential_fingerprint(user, key).encode(), fingerprint.encode())

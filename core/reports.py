@@ -7,13 +7,13 @@ definition and put the rows in an order that is the same on every backend.
 from __future__ import annotations
 
 import abc
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.csv_export import SpreadsheetSafeWriter
 from domain.errors import InvalidRequest
 from domain.rules import MAX_YEAR, MIN_YEAR
 
@@ -135,9 +135,9 @@ def hiring_above_average(queries: ReportQueries, year: int = DEFAULT_YEAR) -> Hi
 
 
 def rows_as_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
-    """A report's rows as CSV text with a header line."""
+    """A report's rows as CSV text with a header line, safe to open in a spreadsheet."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SpreadsheetSafeWriter(out)
     writer.writerow(columns)
     writer.writerows([row[c] for c in columns] for row in rows)
     return out.getvalue()

@@ -7,10 +7,13 @@ either the clean value or a ``Reason``. They never raise for bad input.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 MAX_ID = 2**31 - 1
+# Counted in UTF-16 code units, as SQL Server counts NVARCHAR(100): a character beyond U+FFFF
+# (most emoji, some CJK ideographs) counts as 2, so a name that passes fits every database.
 MAX_NAME_LENGTH = 100
 MIN_YEAR = 1900
 MAX_YEAR = 2100
@@ -18,6 +21,13 @@ MAX_YEAR = 2100
 # C0 and C1 control characters, and lone surrogates (how undecodable bytes arrive).
 _FORBIDDEN_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+# Unicode's Bidi_Control characters: marks, embeddings, overrides and isolates, which can make a name
+# display in another order than it is stored ("abc\u202edcba" shows as "abcabcd").
+_BIDI_CONTROL = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What shows nothing on its own: spaces and separators, format characters (zero-width ones, the BOM),
+# combining marks with no base, and letters and symbols that fonts draw blank (Hangul fillers, braille blank).
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Mn", "Me"})
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +75,7 @@ def parse_id(value: object, field: str) -> int | Reason:
 
 
 def parse_name(value: object, field: str) -> str | Reason:
-    """Trimmed, non-empty text of at most 100 characters, with no control characters."""
+    """Trimmed text of 1 to 100 characters (UTF-16 units) with a visible one, and no control or bidi characters."""
     if type(value) is not str:
         if value is None:
             return _missing(field)
@@ -73,13 +83,49 @@ def parse_name(value: object, field: str) -> str | Reason:
     text = value.strip()
     if not text:
         return _missing(field)
-    if len(text) > MAX_NAME_LENGTH:
-        return Reason("too_long", f"{field} has {len(text)} characters; at most {MAX_NAME_LENGTH} are allowed", field)
+    units = _utf16_units(text)
+    if units > MAX_NAME_LENGTH:
+        return _too_long(field, text, units)
     if _FORBIDDEN_IN_NAME.search(text):
         if _UNDECODABLE.search(text):
             return Reason("invalid_encoding", f"{field} contains bytes that are not valid UTF-8", field)
         return Reason("control_characters", f"{field} contains control characters", field)
+    if _BIDI_CONTROL.search(text):
+        return Reason(
+            "bidi_control_characters",
+            f"{field} contains a bidirectional control character (such as U+202E), which changes how it displays",
+            field,
+        )
+    if not _has_visible_character(text):
+        return Reason(
+            "no_visible_characters",
+            f"{field} has no visible character, only spaces, zero-width or other invisible characters",
+            field,
+        )
     return text
+
+
+def _too_long(field: str, text: str, units: int) -> Reason:
+    length = f"{len(text)} characters"
+    if units != len(text):
+        length += f", {units} when each one beyond U+FFFF (such as an emoji) counts as 2"
+    return Reason("too_long", f"{field} has {length}; at most {MAX_NAME_LENGTH} are allowed", field)
+
+
+def _utf16_units(text: str) -> int:
+    """The length SQL Server's NVARCHAR gives ``text``: one per character, two beyond U+FFFF."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _is_visible(char: str) -> bool:
+    if char in _BLANK_CHARACTERS or unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+        return False
+    point = ord(char)  # unassigned code points Unicode reserves as default-ignorable: never drawn
+    return not (point == 0x2065 or 0xFFF0 <= point <= 0xFFF8 or 0xE0000 <= point <= 0xE0FFF)
+
+
+def _has_visible_character(text: str) -> bool:
+    return any(map(_is_visible, text))
 
 
 def parse_datetime(value: object, field: str) -> datetime | Reason:
@@ -104,9 +150,14 @@ def parse_datetime(value: object, field: str) -> datetime | Reason:
             )
     if moment.tzinfo is None:
         return Reason("missing_timezone", f"{field} must carry a timezone (Z or an offset such as +02:00)", field)
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        return Reason("out_of_range", f"{field} must fall between the years {MIN_YEAR} and {MAX_YEAR}", field)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    # The year is checked in UTC, as stored: 1900-01-01T00:00:00+01:00 is still 1899 there.
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # an offset that pushes year 1 or year 9999 past what datetime holds
+        utc = None
+    if utc is None or not MIN_YEAR <= utc.year <= MAX_YEAR:
+        return Reason("out_of_range", f"{field} must fall between the years {MIN_YEAR} and {MAX_YEAR} in UTC", field)
+    return utc.replace(tzinfo=None)
 
 
 # The common case of each parser, for bulk loads: the clean value when the raw value is plainly
@@ -130,9 +181,11 @@ def accept_name(value: object) -> str | None:
     if type(value) is not str:
         return None
     text = value.strip()
-    # isprintable() is false for every control character and surrogate, so a printable name has none.
+    # isprintable() is false for every control, format (bidi included) and surrogate character, so a
+    # printable name has none; a stripped, printable ASCII name starts with a visible character.
     if text and len(text) <= MAX_NAME_LENGTH and text.isprintable():
-        return text
+        if text.isascii() or (_utf16_units(text) <= MAX_NAME_LENGTH and _has_visible_character(text)):
+            return text
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import operator
 import zlib
@@ -49,6 +50,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 
 _PARSED = {table: fastavro.parse_schema(schema) for table, schema in SCHEMAS.items()}
 _READ_ERRORS = (EOFError, ValueError, TypeError, KeyError, zlib.error, StopIteration, OSError)
+
+# Reading limits, so that a crafted file cannot make a reader hold more than a few blocks in memory.
+# fastavro writes a block every 16 kB of records, so a real backup is far below each of them.
+MAX_HEADER_BYTES = 1 << 20
+MAX_BLOCK_BYTES = 8 << 20  # compressed, and once inflated
+CODECS = ("deflate", "null")
+SYNC_SIZE = 16
+_SCAN_CHUNK = 1 << 16
+_INFLATE_CHUNK = 1 << 20
 
 
 def _shape(schema: Any) -> tuple[str, list[tuple[str, Any]]]:
@@ -148,12 +158,9 @@ class AvroBackupFormat(BackupFormat):
         return written
 
     def read(self, stream: IO[bytes], table: str) -> BackupFileReader:
-        try:
-            reader = fastavro.reader(stream)
-            metadata = reader.metadata
-            schema = json.loads(metadata["avro.schema"])
-        except _READ_ERRORS as error:
-            raise InvalidBackup(f"the {table} backup is not a readable Avro file: {error}", {"table": table}) from None
+        """Check the header and the size of every block (see ``check_blocks``) before a row is decoded."""
+        start = stream.tell()
+        metadata, schema, codec, sync = _read_header(stream, table)
         expected, found = _shape(SCHEMAS[table]), _shape(schema)
         if found != expected:
             raise InvalidBackup(
@@ -161,6 +168,17 @@ class AvroBackupFormat(BackupFormat):
                 {"table": table, "schema": found[0]},
             )
         header = self._header(metadata, table)
+        if codec not in CODECS:
+            raise InvalidBackup(
+                f"the {table} backup is compressed with {codec!r}; hireflow reads {' or '.join(CODECS)}",
+                {"table": table, "codec": codec[:50]},
+            )
+        check_blocks(stream, table, codec, sync, header.rows)
+        stream.seek(start)
+        try:
+            reader = fastavro.reader(stream)
+        except _READ_ERRORS as error:
+            raise InvalidBackup(f"the {table} backup is not a readable Avro file: {error}", {"table": table}) from None
         return AvroBackupReader(iter(reader), header, TABLES[table].column_names)
 
     def _header(self, metadata: dict[str, Any], table: str) -> BackupHeader:
@@ -181,3 +199,117 @@ class AvroBackupFormat(BackupFormat):
                 {"table": table},
             )
         return header
+
+
+def _read_header(stream: IO[bytes], table: str) -> tuple[dict[str, Any], Any, str, bytes]:
+    """The metadata, schema, codec and sync marker of the file; the stream is left just after the header."""
+    start = stream.tell()
+    head = stream.read(MAX_HEADER_BYTES)
+    probe = io.BytesIO(head)  # fastavro parses the header from at most MAX_HEADER_BYTES
+    try:
+        metadata = dict(fastavro.reader(probe).metadata)
+        schema = json.loads(metadata["avro.schema"])
+    except _READ_ERRORS as error:
+        reason = str(error)
+        if len(head) == MAX_HEADER_BYTES:
+            reason = f"its header does not end within its first {MAX_HEADER_BYTES} bytes"
+        raise InvalidBackup(f"the {table} backup is not a readable Avro file: {reason}", {"table": table}) from None
+    header_end = probe.tell()
+    stream.seek(start + header_end)
+    return metadata, schema, str(metadata.get("avro.codec", "null")), head[header_end - SYNC_SIZE : header_end]
+
+
+def check_blocks(stream: IO[bytes], table: str, codec: str, sync: bytes, rows: int) -> None:
+    """Walk every block of the file, inflating it piece by piece, before fastavro reads any.
+
+    A block larger than ``MAX_BLOCK_BYTES``, compressed or inflated (a deflate bomb), a block that
+    claims more rows than it has bytes, a missing sync marker, or blocks that hold another number of
+    rows than the header says, make the file ``InvalidBackup``, in memory bounded by the limits.
+    """
+    position = stream.tell()
+    total = 0
+    block = 0
+    while True:
+        block += 1
+        details = {"table": table, "block": block, "offset": position}
+        try:
+            count = _read_long(stream)
+            if count is None:
+                break
+            size = _read_long(stream)
+            if size is None or count < 0 or size < 0:
+                raise ValueError(f"block {block} has a negative or missing size")
+            if size > MAX_BLOCK_BYTES:
+                raise _TooLarge(f"block {block} takes {size} bytes compressed")
+            inflated = _inflated_size(stream, size, MAX_BLOCK_BYTES) if codec == "deflate" else _skip(stream, size)
+            if inflated > MAX_BLOCK_BYTES:
+                raise _TooLarge(f"block {block} inflates to more than {MAX_BLOCK_BYTES} bytes")
+            if count > inflated:
+                raise ValueError(f"block {block} claims {count} rows in {inflated} bytes")
+            if stream.read(SYNC_SIZE) != sync:
+                raise ValueError(f"block {block} does not end with the file's sync marker")
+        except _TooLarge as error:
+            raise InvalidBackup(
+                f"the {table} backup is refused before any row is read: {error}, over the {MAX_BLOCK_BYTES >> 20} MiB "
+                "a block may take (hireflow writes blocks of about 16 kB, so the file is damaged or was not made "
+                "by hireflow)",
+                {**details, "limit_bytes": MAX_BLOCK_BYTES},
+            ) from None
+        except (EOFError, ValueError, zlib.error, OSError) as error:
+            raise InvalidBackup(f"the {table} backup is damaged or cut short: {error}", details) from None
+        total += count
+        position = stream.tell()
+    if total != rows:
+        raise InvalidBackup(
+            f"the {table} backup holds {total} rows in its blocks but its header says {rows}",
+            {"table": table, "rows": total, "header_rows": rows},
+        )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_long(stream: IO[bytes]) -> int | None:
+    """An Avro long (zig-zag varint); None at the very end of the file."""
+    value = shift = 0
+    for index in range(10):
+        byte = stream.read(1)
+        if not byte:
+            if index == 0:
+                return None
+            raise EOFError("the file ends inside a block header")
+        value |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return (value >> 1) ^ -(value & 1)
+        shift += 7
+    raise ValueError("a block header holds a number longer than 10 bytes")
+
+
+def _inflated_size(stream: IO[bytes], size: int, limit: int) -> int:
+    """How many bytes ``size`` deflated bytes inflate to, counting no further than just past ``limit``."""
+    inflater = zlib.decompressobj(-15)
+    inflated = 0
+    remaining = size
+    while remaining:
+        data = stream.read(min(remaining, _SCAN_CHUNK))
+        if not data:
+            raise EOFError("the file ends inside a block")
+        remaining -= len(data)
+        while data:
+            inflated += len(inflater.decompress(data, _INFLATE_CHUNK))
+            if inflated > limit:
+                return inflated
+            data = inflater.unconsumed_tail
+    return inflated
+
+
+def _skip(stream: IO[bytes], size: int) -> int:
+    """Read past an uncompressed block of ``size`` bytes; return its size."""
+    remaining = size
+    while remaining:
+        data = stream.read(min(remaining, _SCAN_CHUNK))
+        if not data:
+            raise EOFError("the file ends inside a block")
+        remaining -= len(data)
+    return size

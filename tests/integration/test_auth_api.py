@@ -13,10 +13,12 @@ from werkzeug.security import generate_password_hash
 from api import create_app
 from api.auth import ACCESS_RULES, Access, access_for
 from bootstrap import bootstrap
+from core.auth import User, credential_fingerprint
 from core.config import load_settings
 from tests.conftest import ADMIN, READER, TEST_AUTH, hireflow_environ, sign_in
 
 KEY = TEST_AUTH["JWT_SECRET_KEY"]
+ADMIN_FINGERPRINT = credential_fingerprint(User(ADMIN[0], ADMIN[1], "admin"), KEY)
 ADMIN_ONLY = [
     ("POST", "/departments"),
     ("POST", "/jobs"),
@@ -36,11 +38,12 @@ READABLE = [
 PUBLIC = ["/health", "/openapi.json", "/docs", "/docs/assets/swagger-ui.css", "/", "/dashboard/assets/main.js"]
 
 
-def token(key: str = KEY, **claims: Any) -> str:
+def token(key: str = KEY, without: tuple[str, ...] = (), **claims: Any) -> str:
+    """A token as the admin signed in would get one, with ``claims`` changed and the ``without`` ones left out."""
     now = int(time.time())
     payload = {"sub": ADMIN[0], "role": "admin", "type": "access", "iat": now, "nbf": now, "exp": now + 600}
-    payload.update(jti=str(uuid.uuid4()), **claims)
-    return jwt.encode(payload, key, algorithm="HS256")
+    payload.update({"jti": str(uuid.uuid4()), "cred": ADMIN_FINGERPRINT, **claims})
+    return jwt.encode({k: v for k, v in payload.items() if k not in without}, key, algorithm="HS256")
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -105,6 +108,11 @@ def test_a_request_without_a_token_gets_401_and_a_bearer_challenge(anonymous_cli
         ("a refresh token", f"Bearer {token(type='refresh')}"),
         ("a user no longer configured", f"Bearer {token(sub='former-admin')}"),
         ("a reader claiming the admin role", f"Bearer {token(sub=READER[0], role='admin')}"),
+        ("no expiry", f"Bearer {token(without=('exp',))}"),
+        ("no issue time", f"Bearer {token(without=('iat',))}"),
+        ("neither expiry nor issue time", f"Bearer {token(without=('exp', 'iat', 'nbf'))}"),
+        ("no credential fingerprint", f"Bearer {token(without=('cred',))}"),
+        ("another user's fingerprint", f"Bearer {token(cred=credential_fingerprint(User(*READER, 'reader'), KEY))}"),
     ],
 )
 def test_a_token_that_cannot_be_trusted_gets_401_invalid_token(anonymous_client, name, authorization):
@@ -233,3 +241,67 @@ def test_the_token_lifetime_follows_jwt_expires_minutes(tmp_path):
 
     assert body.get_json()["expires_in"] == 300
     services.dispose()
+
+
+@pytest.fixture
+def app_on(tmp_path):
+    """Build the app on one SQLite database, with the test users changed as each call says: a restart
+    of the service after its settings were edited."""
+    built = []
+
+    def build(**changes: str) -> Any:
+        services = bootstrap(load_settings(hireflow_environ(tmp_path, f"sqlite:///{tmp_path / 'db'}", **changes)))
+        built.append(services)
+        return create_app(services).test_client()
+
+    yield build
+    for services in built:
+        services.dispose()
+
+
+def signed_in_token(client: Any, user: tuple[str, str]) -> dict[str, str]:
+    response = client.post("/auth/token", json={"username": user[0], "password": user[1]})
+    assert response.status_code == 200, response.get_json()
+    return bearer(response.get_json()["access_token"])
+
+
+NEW_ADMIN = (ADMIN[0], "a-new-admin-passphrase")
+NEW_READER = (READER[0], "a-new-reader-passphrase")
+
+
+def test_a_token_keeps_working_after_a_restart_with_the_same_settings(app_on):
+    admin = signed_in_token(app_on(), ADMIN)
+
+    assert app_on().get("/task-list", headers=admin).status_code == 200
+
+
+def test_a_token_stops_working_when_its_users_password_changes(app_on):
+    admin, reader = signed_in_token(app_on(), ADMIN), signed_in_token(app_on(), READER)
+    changed = app_on(**{"ADMIN_PASSWORD": NEW_ADMIN[1], "READER_PASSWORD": NEW_READER[1]})
+
+    refused = changed.get("/task-list", headers=admin)
+
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["code"] == "invalid_token"
+    assert "password or role changed" in refused.get_json()["error"]["message"]
+    assert changed.get("/task-list", headers=reader).status_code == 401
+    assert changed.get("/task-list", headers=signed_in_token(changed, NEW_ADMIN)).status_code == 200
+
+
+def test_a_token_stops_working_when_the_password_hash_changes_even_for_the_same_password(app_on):
+    admin = signed_in_token(app_on(ADMIN_PASSWORD=generate_password_hash(ADMIN[1], "pbkdf2:sha256:1000")), ADMIN)
+    rehashed = app_on(ADMIN_PASSWORD=generate_password_hash(ADMIN[1], "pbkdf2:sha256:1000"))
+
+    assert rehashed.get("/task-list", headers=admin).status_code == 401
+
+
+def test_a_token_stops_working_when_its_users_role_changes_with_the_same_password(app_on):
+    admin, reader = signed_in_token(app_on(), ADMIN), signed_in_token(app_on(), READER)
+    swapped = app_on(
+        ADMIN_USERNAME=READER[0], ADMIN_PASSWORD=READER[1], READER_USERNAME=ADMIN[0], READER_PASSWORD=ADMIN[1]
+    )
+
+    assert swapped.get("/task-list", headers=admin).status_code == 401  # the admin is now a reader
+    assert swapped.get("/task-list", headers=reader).status_code == 401  # the reader is now the admin
+    assert swapped.post("/departments", json=[{"id": 1, "department": "Staff"}], headers=reader).status_code == 401
+    assert swapped.get("/task-list", headers=signed_in_token(swapped, ADMIN)).status_code == 200

@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from core.sample import csv_bytes, departments_rows, jobs_rows
 from infra.db.schema import HIRING_TABLES
+from tests.crafted_backups import MIB, deflate_bomb
+from tests.integration.test_backup_restore import FORGED_ID, store_forged
 from tests.integration.test_task_api import run_queued
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "csv"
@@ -54,6 +56,11 @@ CSV_CASES: dict[str, tuple[set[int], set[str]]] = {
     "departments__wrong_columns.csv": ({13}, {"wrong_column_count"}),
     "departments__header_uppercase.csv": ({13}, set()),
     "jobs__names_with_quotes_and_commas.csv": ({184}, {"missing"}),
+    "year_limits_in_utc.csv": ({32, 33, 34, 35, ADA}, {"out_of_range"}),
+    "invisible_spoofed_and_astral_names.csv": (
+        {46, 47, ADA},
+        {"no_visible_characters", "bidi_control_characters", "too_long"},
+    ),
 }
 
 
@@ -256,6 +263,45 @@ JSON_CASES: dict[str, tuple[str, Any, str, int, set[str] | str]] = {
         {"control_characters"},
     ),  # fmt: skip
     "name-too-long": ("/departments", [{"id": 15, "department": "x" * 101}], "application/json", 200, {"too_long"}),
+    "name-too-long-in-utf16-units": (
+        "/jobs",
+        [{"id": 300, "job": "x" * 99 + "\U0001f600"}],
+        "application/json",
+        200,
+        {"too_long"},
+    ),  # fmt: skip
+    "invisible-names": (
+        "/departments",
+        [
+            {"id": 15, "department": "\u200b"},
+            {"id": 16, "department": "\ufeff\u3164"},
+            {"id": 17, "department": "\u2800"},
+        ],
+        "application/json",
+        200,
+        {"no_visible_characters"},
+    ),  # fmt: skip
+    "bidi-override-in-name": (
+        "/hired-employees",
+        [employee(name="abc\u202edcba")],
+        "application/json",
+        200,
+        {"bidi_control_characters"},
+    ),  # fmt: skip
+    "hire-time-in-1899-in-utc": (
+        "/hired-employees",
+        [employee(datetime="1900-01-01T00:00:00+01:00")],
+        "application/json",
+        200,
+        {"out_of_range"},
+    ),  # fmt: skip
+    "hire-time-in-2101-in-utc": (
+        "/hired-employees",
+        [employee(datetime="2100-12-31T23:30:00-01:00")],
+        "application/json",
+        200,
+        {"out_of_range"},
+    ),  # fmt: skip
     "empty-name": ("/departments", [{"id": 15, "department": "   "}], "application/json", 200, {"missing"}),
     "csv-invalid-utf8": ("/departments", b"16,Caf\xe9\n", "text/csv", 200, {"invalid_encoding"}),
     "csv-wrong-column-count": ("/departments", b"16,Sales,Extra\n17\n", "text/csv", 200, {"wrong_column_count"}),
@@ -283,3 +329,57 @@ def test_a_malformed_batch_gets_a_clear_4xx_or_row_rejections_and_valid_rows_sti
     assert codes == expected
     if valid_row is not None:
         assert valid_row["id"] in new_ids(services, table)
+
+
+def test_hire_times_at_the_year_limits_are_judged_and_reported_by_their_utc_year(seeded):
+    rows = [
+        employee(id=9201, datetime="1899-12-31T23:30:00-01:00"),  # 1900-01-01T00:30Z
+        employee(id=9202, datetime="2101-01-01T00:30:00+01:00"),  # 2100-12-31T23:30Z
+        employee(id=9203, datetime="1900-01-01T00:00:00+01:00"),  # 1899-12-31T23:00Z
+        employee(id=9204, datetime="2100-12-31T23:30:00-01:00"),  # 2101-01-01T00:30Z
+    ]
+
+    response = seeded.post("/hired-employees", json=rows)
+
+    assert response.status_code == 200
+    assert response.json["inserted"] == 2
+    assert [(r["index"], [c["code"] for c in r["reasons"]]) for r in response.json["rejected"]] == [
+        (2, ["out_of_range"]),
+        (3, ["out_of_range"]),
+    ]
+    for year, quarter in ((1900, "Q1"), (2100, "Q4")):
+        report = seeded.get(f"/report/hired-by-quarter?year={year}").json
+        assert sum(row[quarter] for row in report["rows"]) == 1, (year, report)
+
+
+def test_a_name_of_100_characters_counted_in_utf16_units_is_stored_whole_on_every_database(seeded, services):
+    names = {9301: "x" * 100, 9302: "x" * 98 + "\U0001f600", 9303: "\U0001f600" * 50}
+    rows = [employee(id=row_id, name=name) for row_id, name in names.items()]
+
+    response = seeded.post("/hired-employees", json=rows)
+
+    assert response.status_code == 200 and response.json["inserted"] == 3, response.json
+    table = HIRING_TABLES["hired_employees"]
+    with services.engine.connect() as conn:
+        stored = dict(conn.execute(select(table.c.id, table.c.name).where(table.c.id.in_(names))).all())
+    assert stored == names
+
+
+def test_a_deflate_bomb_given_to_restore_fails_the_job_with_the_reason_and_the_table_is_untouched(seeded, services):
+    store_forged(services.storage, "departments", deflate_bomb("departments", inflated_bytes=64 * MIB), rows=1)
+    table = HIRING_TABLES["departments"]
+
+    def departments() -> list[Any]:
+        with services.engine.connect() as conn:
+            return list(conn.execute(select(table).order_by(table.c.id)))
+
+    before = departments()
+
+    response = seeded.post("/restore", json={"table": "departments", "backup_id": FORGED_ID})
+    assert response.status_code == 202, response.json
+    run_queued(services)
+    status = seeded.get(response.headers["Location"]).json
+
+    assert status["state"] == "FAILURE", status
+    assert "departments backup is refused before any row is read: block 1 inflates to more than" in status["error"]
+    assert departments() == before and len(before) == 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,33 @@ def test_the_rate_limit_is_kept_in_redis_when_the_broker_is_redis(app_with, redi
     assert first.application.config["RATELIMIT_STORAGE_URI"] == redis_url
     assert [first.post("/auth/token", json=wrong).status_code for _ in range(2)] == [401, 401]
     assert second.post("/auth/token", json=wrong).status_code == 429  # another web process, the same count
+
+
+def test_without_redis_every_web_process_adds_to_one_sign_in_count_kept_in_the_broker_folder(app_with, tmp_path):
+    first, second = app_with(AUTH_RATE_LIMIT="3 per minute"), app_with(AUTH_RATE_LIMIT="3 per minute")
+    wrong = {"username": ADMIN[0], "password": "guess"}
+
+    statuses = [client.post("/auth/token", json=wrong).status_code for client in (first, second, first, second)]
+
+    assert statuses == [401, 401, 401, 429]  # two apps, as two gunicorn processes would be: one count
+    assert first.application.config["RATELIMIT_STORAGE_URI"].startswith("hireflow+sqlite:///")
+    assert (tmp_path / "broker" / "rate-limits.sqlite3").is_file()
+
+
+def test_the_shared_sign_in_count_starts_again_when_its_window_ends(tmp_path):
+    from infra.ratelimit import SqliteRateLimitStorage, storage_uri
+
+    storage = SqliteRateLimitStorage(storage_uri(tmp_path / "limits.sqlite3"))
+    other_process = SqliteRateLimitStorage(storage_uri(tmp_path / "limits.sqlite3"))
+
+    assert [storage.incr("client", 60), other_process.incr("client", 60), storage.incr("client", 60)] == [1, 2, 3]
+    assert other_process.get("client") == 3 and other_process.get_expiry("client") > time.time()
+    storage.incr("brief", 1)
+    time.sleep(1.1)
+    assert storage.get("brief") == 0
+    assert other_process.incr("brief", 60) == 1
+    storage.clear("client")
+    assert other_process.get("client") == 0 and storage.check()
 
 
 def test_other_routes_are_not_rate_limited(app_with):

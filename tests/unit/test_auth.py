@@ -3,7 +3,17 @@ from __future__ import annotations
 import pytest
 from werkzeug.security import generate_password_hash
 
-from core.auth import ADMIN, READER, User, authenticate, is_password_hash, password_matches, role_of
+from core.auth import (
+    ADMIN,
+    READER,
+    User,
+    authenticate,
+    credential_fingerprint,
+    find_user,
+    fingerprint_matches,
+    is_password_hash,
+    password_matches,
+)
 from domain.errors import InvalidCredentials
 
 USERS = (User("ada", "analytical-engine", ADMIN), User("grace", generate_password_hash("cobol", "scrypt"), READER))
@@ -38,6 +48,38 @@ def test_a_users_password_never_shows_in_its_repr():
     assert "analytical" not in repr(USERS[0])
 
 
-def test_the_role_of_a_user_no_longer_configured_is_none():
-    assert role_of(USERS, "grace") == READER
-    assert role_of(USERS, "former") is None
+def test_a_user_no_longer_configured_is_not_found():
+    assert find_user(USERS, "grace") == USERS[1]
+    assert find_user(USERS, "former") is None
+
+
+KEY = "fingerprint-key-for-tests-0123456789abcdef"
+
+
+def test_the_credential_fingerprint_is_the_same_in_every_process_for_the_same_settings():
+    again = User("ada", "analytical-engine", ADMIN)
+
+    assert credential_fingerprint(USERS[0], KEY) == credential_fingerprint(again, KEY)
+    assert fingerprint_matches(again, KEY, credential_fingerprint(USERS[0], KEY))
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        User("ada", "difference-engine", ADMIN),  # a new password
+        User("ada", "analytical-engine", READER),  # a new role
+        User("lovelace", "analytical-engine", ADMIN),  # a new name
+    ],
+    ids=["password", "role", "name"],
+)
+def test_changing_the_password_role_or_name_changes_the_fingerprint(changed):
+    assert not fingerprint_matches(changed, KEY, credential_fingerprint(USERS[0], KEY))
+
+
+def test_the_fingerprint_depends_on_the_key_and_shows_nothing_of_the_password():
+    fingerprint = credential_fingerprint(USERS[0], KEY)
+
+    assert fingerprint != credential_fingerprint(USERS[0], KEY + "x")
+    assert "analytical" not in fingerprint and len(fingerprint) == 32
+    assert not fingerprint_matches(USERS[0], KEY, None)
+    assert not fingerprint_matches(USERS[0], KEY, 42)

@@ -8,7 +8,18 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from domain.entities import DEPARTMENTS, HIRED_EMPLOYEES, JOBS, HiredEmployee
-from domain.rules import MAX_ID, accept_datetime, accept_id, accept_name, parse_datetime, parse_id, parse_name
+from domain.rules import (
+    MAX_ID,
+    MAX_YEAR,
+    MIN_YEAR,
+    Reason,
+    accept_datetime,
+    accept_id,
+    accept_name,
+    parse_datetime,
+    parse_id,
+    parse_name,
+)
 
 ids = st.one_of(
     st.integers(min_value=-5, max_value=MAX_ID + 5).map(str),
@@ -20,12 +31,29 @@ ids = st.one_of(
 names = st.one_of(
     st.sampled_from(["Harold Vogt", " Zoë Brontë ", "", "  ", "x" * 100, "x" * 101, " " + "x" * 100 + " "]),
     st.sampled_from(["Ana\x00Silva", "Ana\nSilva", "Ana\x85Silva", "Ana\udcffSilva", "Ana\u00a0Silva", "Ana\u200bS"]),
+    st.sampled_from(["\u200b", "\ufeff", "\u3164", "\u115f\u1160", "\u2800", "\u0301", "abc\u202edcba", "\u202e"]),
+    st.sampled_from(
+        ["x" * 98 + "\U0001f600", "x" * 99 + "\U0001f600", "\U0001f600" * 50, "\U0001f600" * 51, "Jose\u0301"]
+    ),
+    st.lists(st.sampled_from("ab \u200b\u3164\u0301\u202e\u2066\ufeff\u00a0\U0001f600\u2800"), max_size=60).map(
+        "".join
+    ),
     st.sampled_from([None, 12, ["Ana"]]),
     st.text(max_size=110),
 )
 zones = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)), timezone(timedelta(0))])
+# Any offset ISO 8601 allows, to the minute, and local times within a day and a half of a year limit in UTC.
+offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
+YEAR_LIMITS = (datetime(MIN_YEAR, 1, 1), datetime(MAX_YEAR + 1, 1, 1))  # UTC: the first instant in, the first out
+near_year_limits = st.builds(
+    lambda limit, minutes: limit + timedelta(minutes=minutes),
+    st.sampled_from(YEAR_LIMITS),
+    st.integers(min_value=-36 * 60, max_value=36 * 60),
+)
 moments = st.datetimes(min_value=datetime(1800, 1, 1), max_value=datetime(2200, 12, 31))
 datetimes = st.one_of(
+    st.builds(lambda m, z: m.replace(tzinfo=z).isoformat(), near_year_limits, offsets),
+    st.builds(lambda m, z: m.replace(tzinfo=z), near_year_limits, offsets),
     moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%SZ")),
     st.builds(lambda m, z: m.replace(tzinfo=z).isoformat(), moments, zones),
     st.builds(lambda m, z: m.replace(tzinfo=z).isoformat(sep=" ", timespec="milliseconds"), moments, zones),
@@ -62,9 +90,33 @@ def test_the_fast_name_check_accepts_only_what_the_name_rule_accepts_unchanged(v
 @example("2100-12-31T23:59:59Z")
 @example("2101-01-01T00:00:00Z")
 @example("1899-12-31T23:59:59Z")
+@example("1900-01-01T00:00:00+01:00")
+@example("2100-12-31T23:30:00-01:00")
+@example("1900-01-01T00:30:00-01:00")
+@example("2101-01-01T00:30:00+01:00")
 def test_the_fast_datetime_check_accepts_only_what_the_datetime_rule_accepts_unchanged(value: object) -> None:
     fast = accept_datetime(value)
     assert fast is None or fast == parse_datetime(value, "datetime")
+
+
+@settings(max_examples=400)
+@given(st.one_of(near_year_limits, moments), offsets)
+@example(datetime(1900, 1, 1), timezone(timedelta(hours=1)))
+@example(datetime(2100, 12, 31, 23, 30), timezone(timedelta(hours=-1)))
+def test_the_year_rule_holds_for_the_utc_instant_whatever_the_offset(local: datetime, zone: timezone) -> None:
+    utc = local - (zone.utcoffset(None) or timedelta(0))
+    text = local.replace(tzinfo=zone).isoformat()
+    row = ["1", "Ada Lovelace", text, "2", "3"]
+
+    result = parse_datetime(text, "datetime")
+
+    if YEAR_LIMITS[0] <= utc < YEAR_LIMITS[1]:
+        assert result == utc
+        assert HIRED_EMPLOYEES.validate(row) == HiredEmployee(1, "Ada Lovelace", utc, 2, 3)
+    else:
+        assert isinstance(result, Reason) and result.code == "out_of_range"
+        assert [r.code for r in HIRED_EMPLOYEES.validate(row)] == ["out_of_range"]
+    assert HIRED_EMPLOYEES.validate(row) == HIRED_EMPLOYEES.validate_each_column(row)
 
 
 @settings(max_examples=500)

@@ -62,10 +62,57 @@ def test_an_id_written_as_an_integer_is_accepted(raw: object, value: int) -> Non
         ("Ana\udcffSilva", "invalid_encoding"),
         (12, "wrong_type"),
         (["Ana"], "wrong_type"),
+        ("\U0001f600" * 51, "too_long"),  # 51 characters, 102 UTF-16 units: NVARCHAR(100) could not hold it
+        ("x" * 99 + "\U0001f600", "too_long"),
     ],
 )
 def test_a_name_that_is_empty_too_long_or_has_control_characters_is_refused(raw: object, code: str) -> None:
     assert code_of(parse_name(raw, "name")) == code
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u200b",  # zero-width space
+        "\u200b\u200c\u200d\u2060",  # zero-width space, non-joiner, joiner, word joiner
+        "\ufeff",  # byte-order mark
+        "\u3164",  # Hangul filler
+        "\u115f\u1160 \uffa0",  # Hangul choseong and jungseong fillers, halfwidth filler
+        "\u2800",  # braille pattern blank
+        "\u00ad",  # soft hyphen
+        "\u0301\u0308",  # combining marks with nothing to sit on
+        "\ufe0f",  # variation selector
+        "\U000e0041\U000e0042",  # tag characters
+        "\u200b \u3000 \ufeff",  # mixed with spaces, including the ideographic space
+    ],
+)
+def test_a_name_with_no_visible_character_is_refused_with_its_own_reason(raw: str) -> None:
+    result = parse_name(raw, "name")
+    assert isinstance(result, Reason) and result.code == "no_visible_characters"
+    assert result.field == "name" and "no visible character" in result.message
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "abc\u202edcba",  # right-to-left override: displays as abcabcd
+        "\u202e",
+        "Ana \u202aSilva\u202c",  # embedding and pop
+        "Ana \u2066Silva\u2069",  # isolate and pop
+        "Ana\u200fSilva",  # right-to-left mark
+        "Ana\u200eSilva",  # left-to-right mark
+        "\u061cAna",  # Arabic letter mark
+    ],
+)
+def test_a_name_with_a_bidirectional_control_character_is_refused_with_its_own_reason(raw: str) -> None:
+    result = parse_name(raw, "name")
+    assert isinstance(result, Reason) and result.code == "bidi_control_characters"
+
+
+def test_a_name_of_100_utf16_units_is_accepted_even_with_characters_beyond_the_basic_plane() -> None:
+    name = "x" * 98 + "\U0001f600"  # 99 characters, 100 UTF-16 units
+    assert parse_name(name, "name") == name
+    assert parse_name("\U0001f600" * 50, "name") == "\U0001f600" * 50
 
 
 @pytest.mark.parametrize(
@@ -75,6 +122,11 @@ def test_a_name_that_is_empty_too_long_or_has_control_characters_is_refused(raw:
         ("x" * 100, "x" * 100),
         ("Zoë Brontë", "Zoë Brontë"),
         ("Robert'); DROP TABLE jobs;--", "Robert'); DROP TABLE jobs;--"),
+        ("\u05d3\u05d5\u05d3 Cohen", "\u05d3\u05d5\u05d3 Cohen"),  # right-to-left script with no control character
+        ("Jos\u0065\u0301", "Jos\u0065\u0301"),  # a combining accent on a letter
+        ("Ana\u00a0Silva", "Ana\u00a0Silva"),
+        ("\u674e\u5c0f\u9f8d", "\u674e\u5c0f\u9f8d"),
+        ("\U0001f600", "\U0001f600"),
     ],
 )
 def test_a_name_is_trimmed_and_kept_as_written(raw: str, value: str) -> None:

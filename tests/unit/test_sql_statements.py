@@ -80,3 +80,21 @@ def test_the_look_for_unfinished_jobs_in_a_tables_way_compiles_for_sql_server() 
     sql = str(unfinished_statement(["restore"]).compile(dialect=mssql.dialect()))
     assert "background_jobs.state NOT IN (__[POSTCOMPILE_state_1])" in sql
     assert sql.endswith("ORDER BY background_jobs.created_at, background_jobs.id")
+
+
+def test_every_name_the_rules_accept_fits_its_nvarchar_column_on_sql_server() -> None:
+    from sqlalchemy.schema import CreateTable
+
+    from domain.entities import TABLES
+    from domain.rules import MAX_NAME_LENGTH, parse_name
+
+    longest = ["x" * MAX_NAME_LENGTH, "x" * (MAX_NAME_LENGTH - 2) + "\U0001f600", "\U0001f600" * (MAX_NAME_LENGTH // 2)]
+    for name in longest:
+        assert parse_name(name, "name") == name
+        assert len(name.encode("utf-16-le")) // 2 == MAX_NAME_LENGTH  # what SQL Server counts in an NVARCHAR
+        assert not isinstance(parse_name(name + "x", "name"), str)
+    for table, spec in TABLES.items():
+        ddl = str(CreateTable(HIRING_TABLES[table]).compile(dialect=mssql.dialect()))
+        for column in spec.columns:
+            if column.parse is parse_name:
+                assert f"{column.name} NVARCHAR({MAX_NAME_LENGTH}) NOT NULL" in ddl

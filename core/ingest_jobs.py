@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -16,6 +17,8 @@ from domain.errors import InvalidRequest, SourceNotFound
 # The table whose file can be split between several workers: the largest, and the last loaded, so
 # its parts run once every department and job they refer to is stored.
 SPLIT_TABLE = HIRED_EMPLOYEES.name
+
+log = logging.getLogger("hireflow.ingest")
 
 
 def root_sources(tables: list[str] | None = None) -> dict[str, str]:
@@ -56,7 +59,11 @@ def upload_and_submit_ingest(
     files: Mapping[str, IO[bytes]],
     now: Clock = utcnow,
 ) -> Job:
-    """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration."""
+    """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration.
+
+    If a file cannot be stored (the storage is full, say) or the job cannot be queued, the files already
+    stored are deleted again: a failed upload leaves nothing behind.
+    """
     unknown = [name for name in files if name not in TABLES]
     if unknown:
         raise InvalidRequest(
@@ -64,11 +71,23 @@ def upload_and_submit_ingest(
             {"accepted": list(TABLES)},
         )
     job_id = new_job_id()
-    sources = {}
-    for table, stream in files.items():
-        sources[table] = upload_name(job_id, table)
-        storage.write(sources[table], stream)
-    return submit_ingest(jobs, queue, storage, sources, job_id=job_id, now=now)
+    sources: dict[str, str] = {}
+    try:
+        for table, stream in files.items():
+            sources[table] = upload_name(job_id, table)
+            storage.write(sources[table], stream)
+        return submit_ingest(jobs, queue, storage, sources, job_id=job_id, now=now)
+    except BaseException:
+        _discard(storage, list(sources.values()))
+        raise
+
+
+def _discard(storage: BlobStorage, names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # noqa: BLE001 - the error that made us clean up is the one to report
+            log.warning("could not delete %s after a failed upload", name, exc_info=True)
 
 
 def ingest_job(

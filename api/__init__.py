@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from api import auth, limits
 from api.errors import register_error_handlers
+from api.parsing import init_parsing
 from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, RestoreRequestSchema
 from bootstrap import Services, bootstrap
 
@@ -43,6 +44,7 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     )
     if config:
         app.config.update(config)
+    init_parsing(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     services = services or bootstrap()
     app.extensions["hireflow"] = services

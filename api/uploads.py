@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import IO, Any
 
 from flask import Response, jsonify, request, url_for
-from flask_smorest import Blueprint
 
 from api.deps import services
+from api.parsing import Blueprint
 from api.schemas import ErrorSchema, TaskCreatedSchema
 from core.ingest_jobs import root_sources, submit_ingest, upload_and_submit_ingest
 from core.ports import Job

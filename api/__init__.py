@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from api import auth, limits
 from api.errors import register_error_handlers
+from api.headers import init_headers
 from api.parsing import init_parsing
 from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, RestoreRequestSchema
 from bootstrap import Services, bootstrap
@@ -46,6 +47,7 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
         app.config.update(config)
     init_parsing(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    init_headers(app)
     services = services or bootstrap()
     app.extensions["hireflow"] = services
 

@@ -10,7 +10,7 @@ from flask_smorest import Api
 from api import auth, limits
 from api.errors import register_error_handlers
 from api.headers import init_headers
-from api.parsing import init_parsing
+from api.parsing import MAX_DEPTH, MAX_NUMBER_CHARS, init_parsing
 from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, RestoreRequestSchema
 from bootstrap import Services, bootstrap
 
@@ -22,7 +22,11 @@ and report on hiring. Every error answers with `{"error": {"code", "message", "d
 Sign in with `POST /auth/token` and send `Authorization: Bearer <access_token>`. The `reader` role may read
 reports, tasks and the backup list; everything else needs `admin`. `/health`, `/docs` and `/openapi.json`
 are public.
-"""
+""" + (
+    "\nJSON bodies must be strict JSON (I-JSON, RFC 7493): UTF-8, no key twice in one object, no `NaN` or "
+    f"`Infinity`, no lone surrogate escapes, numbers of at most {MAX_NUMBER_CHARS} characters, at most {MAX_DEPTH} "
+    "levels deep. Anything else is a 400 that says what is wrong.\n"
+)
 
 
 class HireflowApi(Api):

@@ -143,7 +143,7 @@ def _make_route(table: str) -> None:
         decorated
     )
     for status, text in (
-        (400, "Not an array, empty, or not JSON"),
+        (400, "Not an array, empty, or not strict JSON (a key twice in an object, NaN, a lone surrogate...)"),
         (404, f"No body, and {table}.csv is missing from storage"),
         (413, "More than 1000 rows, or a body larger than MAX_REQUEST_BYTES"),
         (415, "Neither application/json nor text/csv"),

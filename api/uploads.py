@@ -91,7 +91,8 @@ def _document(view: Any, tables: list[str]) -> Any:
         (404, "A CSV file is missing from storage"),
         (413, "The files are larger than MAX_UPLOAD_BYTES"),
         (415, "Neither multipart/form-data nor an empty body"),
-        (503, "The database or the broker is down"),
+        (503, "The database, the broker or the storage is down, or the storage refused the files"),
+        (507, "The storage is full: nothing was saved and no task was created"),
     ):
         view = blp.alt_response(status, schema=ErrorSchema, description=text)(view)
     return view

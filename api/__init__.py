@@ -49,13 +49,13 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     )
     if config:
         app.config.update(config)
-    init_parsing(app)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    init_headers(app)
     services = services or bootstrap()
     app.extensions["hireflow"] = services
 
     api = HireflowApi(app, spec_kwargs={"extra_plugins": [auth.AccessDocPlugin()]})
+    init_parsing(app, api)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    init_headers(app)
     register_error_handlers(app, api)
     api.spec.components.schema("RestoreRequest", RESTORE_REQUEST_CONSTRAINTS, schema=RestoreRequestSchema)
     auth.init_auth(app, api, services.settings)

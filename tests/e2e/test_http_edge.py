@@ -99,11 +99,11 @@ def test_a_url_and_a_header_just_under_the_limits_reach_the_app(server):
     assert error["code"] == "not_authenticated"  # Flask's own answer: the request got through gunicorn
 
 
-def test_a_nul_in_a_task_id_gets_a_json_400_from_the_real_server(server):
+def test_a_nul_in_a_task_id_gets_a_json_404_from_the_real_server(server):
     response = server.http.get(f"{server.base_url}/task-status/%00/rejections", timeout=10)
 
-    assert response.status_code == 400
-    assert strict_json(response.content)["error"]["code"] == "invalid_request"
+    assert response.status_code == 404
+    assert strict_json(response.content)["error"]["code"] == "not_found"
 
 
 def test_the_health_answer_from_the_real_server_carries_the_security_headers(server):

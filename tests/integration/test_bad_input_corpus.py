@@ -442,6 +442,22 @@ def test_a_control_character_in_any_path_parameter_is_refused_before_the_databas
 
     assert {"GET /task-status/{task_id}", "DELETE /task-status/{task_id}"} <= set(answers)
     for operation, response in answers.items():
-        assert response.status_code == 400, (operation, response.data)
-        assert strict_json(response.data)["error"]["code"] == "invalid_request"
+        assert response.status_code == 404, (operation, response.data)
+        assert strict_json(response.data)["error"]["code"] == "not_found"
     assert statements_with_nul == []
+
+
+def test_the_spec_says_path_parameters_hold_no_control_characters(client):
+    spec = strict_json(client.get("/openapi.json").data)
+
+    parameters = [
+        parameter
+        for path, operations in spec["paths"].items()
+        for parameter in operations.get("parameters", [])
+        if parameter["in"] == "path"
+    ]
+
+    assert parameters
+    for parameter in parameters:
+        assert re.fullmatch(parameter["schema"]["pattern"], "9b2f6c1e-8d0a-4c55-9a57-3c1f0d6e2b11")
+        assert not re.search(parameter["schema"]["pattern"], "\x00")

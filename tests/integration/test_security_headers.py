@@ -87,7 +87,7 @@ def test_every_error_path_carries_them(client, anonymous_client, services):
         "401 forged token": (anonymous_client.get("/task-list", headers={"Authorization": "Bearer x.y.z"}), 401),
         "403 reader on an admin route": (sign_in(create_app(services).test_client(), READER).post("/backup"), 403),
         "400 not JSON": (client.post("/departments", data=b"[{", content_type="application/json"), 400),
-        "400 control character in the path": (client.get("/task-status/%00"), 400),
+        "404 control character in the path": (client.get("/task-status/%00"), 404),
         "413 body too large": (
             client.post("/departments", data=b"[]", environ_overrides={"CONTENT_LENGTH": str(64 << 20)}),
             413,

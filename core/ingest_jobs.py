@@ -61,8 +61,8 @@ def upload_and_submit_ingest(
 ) -> Job:
     """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration.
 
-    If a file cannot be stored (the storage is full, say) or the job cannot be queued, the files already
-    stored are deleted again: a failed upload leaves nothing behind.
+    If a file cannot be stored (the storage is full, say), the files already stored are deleted again and
+    no job is recorded: a failed upload leaves nothing behind.
     """
     unknown = [name for name in files if name not in TABLES]
     if unknown:
@@ -76,10 +76,10 @@ def upload_and_submit_ingest(
         for table, stream in files.items():
             sources[table] = upload_name(job_id, table)
             storage.write(sources[table], stream)
-        return submit_ingest(jobs, queue, storage, sources, job_id=job_id, now=now)
     except BaseException:
         _discard(storage, list(sources.values()))
         raise
+    return submit_ingest(jobs, queue, storage, sources, job_id=job_id, now=now)
 
 
 def _discard(storage: BlobStorage, names: list[str]) -> None:

@@ -9,6 +9,8 @@ from flask_smorest import Api
 
 from api import auth, limits
 from api.errors import register_error_handlers
+from api.headers import init_headers
+from api.parsing import MAX_DEPTH, MAX_NUMBER_CHARS, init_parsing
 from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, RestoreRequestSchema
 from bootstrap import Services, bootstrap
 
@@ -20,7 +22,11 @@ and report on hiring. Every error answers with `{"error": {"code", "message", "d
 Sign in with `POST /auth/token` and send `Authorization: Bearer <access_token>`. The `reader` role may read
 reports, tasks and the backup list; everything else needs `admin`. `/health`, `/docs` and `/openapi.json`
 are public.
-"""
+""" + (
+    "\nJSON bodies must be strict JSON (I-JSON, RFC 7493): UTF-8, no key twice in one object, no `NaN` or "
+    f"`Infinity`, no lone surrogate escapes, numbers of at most {MAX_NUMBER_CHARS} characters, at most {MAX_DEPTH} "
+    "levels deep. Anything else is a 400 that says what is wrong.\n"
+)
 
 
 class HireflowApi(Api):
@@ -43,11 +49,13 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     )
     if config:
         app.config.update(config)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     services = services or bootstrap()
     app.extensions["hireflow"] = services
 
     api = HireflowApi(app, spec_kwargs={"extra_plugins": [auth.AccessDocPlugin()]})
+    init_parsing(app, api)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    init_headers(app)
     register_error_handlers(app, api)
     api.spec.components.schema("RestoreRequest", RESTORE_REQUEST_CONSTRAINTS, schema=RestoreRequestSchema)
     auth.init_auth(app, api, services.settings)

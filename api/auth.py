@@ -14,10 +14,11 @@ from apispec import BasePlugin
 from flask import Flask, request
 from flask_jwt_extended import JWTManager, create_access_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from jwt import ExpiredSignatureError, PyJWTError
 
 from api.deps import services
+from api.parsing import Blueprint
 from api.schemas import ErrorSchema, TokenRequestSchema, TokenSchema
 from core.auth import ADMIN, authenticate, credential_fingerprint, find_user, fingerprint_matches
 from core.config import Settings

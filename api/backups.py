@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from flask_smorest import Blueprint
 
 from api.deps import services
+from api.parsing import Blueprint
 from api.schemas import (
     BackupListQuerySchema,
     BackupRequestSchema,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from api.deps import services
 from api.limits import read_body
+from api.parsing import Blueprint, parse_json
 from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
 from api.uploads import enqueue_from_storage, has_body
 from core.csv_records import csv_records
@@ -76,10 +75,7 @@ def read_records() -> tuple[list[tuple[int, Any]], bool]:
             f"send a JSON array of 1 to {MAX_REQUEST_ROWS} row objects, or text/csv with 1 to {MAX_REQUEST_ROWS} lines"
         )
     if mimetype in JSON_TYPES:
-        try:
-            rows = json.loads(body)
-        except (ValueError, RecursionError) as error:
-            raise InvalidRequest("the body is not valid JSON", {"reason": str(error)[:200]}) from None
+        rows = parse_json(body)
         if not isinstance(rows, list):
             raise InvalidRequest(
                 f"the body must be a JSON array of row objects, got a JSON {_JSON_NAMES.get(type(rows), 'value')}",
@@ -108,10 +104,17 @@ def result_body(table: str, result: BatchResult, records: list[tuple[int, Any]],
         if as_csv:
             entry["line"] = row.position
         original = payload_of.get(row.position)
+        if as_csv and isinstance(original, list):
+            original = [_spelt_out(field) for field in original]
         entry["record"] = original if len(row.raw) < MAX_RAW_CHARS and not hasattr(original, "code") else row.raw
         entry["reasons"] = [reason.as_dict() for reason in row.reasons]
         rejected.append(entry)
     return {"table": table, **result.counts.as_dict(), "rejected": rejected}
+
+
+def _spelt_out(field: Any) -> Any:
+    """Bytes of a CSV field that are not UTF-8 arrive as lone surrogates; the answer shows them as escapes."""
+    return field.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(field, str) else field
 
 
 def insert_batch(table: str) -> dict[str, Any]:
@@ -145,7 +148,7 @@ def _make_route(table: str) -> None:
         decorated
     )
     for status, text in (
-        (400, "Not an array, empty, or not JSON"),
+        (400, "Not an array, empty, or not strict JSON (a key twice in an object, NaN, a lone surrogate...)"),
         (404, f"No body, and {table}.csv is missing from storage"),
         (409, f"A restore of {table} is pending or running"),
         (413, "More than 1000 rows, or a body larger than MAX_REQUEST_BYTES"),

@@ -30,7 +30,5 @@ def index() -> Response:
 
 @blp.after_request
 def secure(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY  # the other headers: api/headers.py
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -25,6 +26,7 @@ from domain.errors import (
     NotAuthenticated,
     NotFound,
     RestoreRefused,
+    StorageFull,
     TableBusy,
     TokenExpired,
     Unavailable,
@@ -50,17 +52,26 @@ STATUS_BY_ERROR: tuple[tuple[type[HireflowError], int], ...] = (
     (JobFinished, 409),
     (RestoreRefused, 409),
     (TableBusy, 409),
+    (StorageFull, 507),
     # Raised when a table changes while it is read: nothing was saved, and trying again is the remedy.
     (BackupFailed, 503),
     (Unavailable, 503),
     (ConfigurationError, 500),
 )
+# Their details name hosts, folders and the driver's own words: the log gets them, the client does not.
+INTERNAL_DETAILS = (Unavailable, StorageFull)
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status
     return response
+
+
+def code_for(status_name: str) -> str:
+    """``"Request Header Fields Too Large"`` -> ``"request_header_fields_too_large"``."""
+    return status_name.lower().replace(" ", "_").replace("'", "")
 
 
 def status_for(error: HireflowError) -> int:
@@ -74,8 +85,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(HireflowError)
     def domain_error(error: HireflowError) -> Response:
         details = error.details
-        if isinstance(error, Unavailable):
-            # The driver's or broker's own words name hosts and users: the log gets them, the client does not.
+        if isinstance(error, INTERNAL_DETAILS):
             log.warning("%s: %s", error.message, details)
             details = None
         response = error_response(status_for(error), error.code, error.message, details)
@@ -96,7 +106,7 @@ def register_error_handlers(app: Flask, api: Api) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
+        code = code_for(error.name or "error")
         details = None
         data = getattr(error, "data", None)
         if isinstance(data, dict) and "messages" in data:  # marshmallow / webargs validation
@@ -110,6 +120,12 @@ def register_error_handlers(app: Flask, api: Api) -> None:
             if header.lower() in ("allow", "retry-after", "www-authenticate"):
                 response.headers[header] = value
         return response
+
+    @app.errorhandler(OSError)
+    def system_error(error: OSError) -> Response:
+        if error.errno in NO_ROOM:  # e.g. the disk that holds uploads while they arrive
+            return domain_error(StorageFull("the server has no room left for this request", {"reason": str(error)}))
+        return unexpected_error(error)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:

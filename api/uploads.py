@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import IO, Any
 
 from flask import Response, jsonify, request, url_for
-from flask_smorest import Blueprint
 
 from api.deps import services
+from api.parsing import Blueprint
 from api.schemas import ErrorSchema, TaskCreatedSchema
 from core.ingest_jobs import root_sources, submit_ingest, upload_and_submit_ingest
 from core.ports import Job
@@ -96,7 +96,8 @@ def _document(view: Any, tables: list[str]) -> Any:
         (409, "A restore of one of the tables is pending or running"),
         (413, "The files are larger than MAX_UPLOAD_BYTES"),
         (415, "Neither multipart/form-data nor an empty body"),
-        (503, "The database or the broker is down"),
+        (503, "The database, the broker or the storage is down, or the storage refused the files"),
+        (507, "The storage is full: nothing was saved and no task was created"),
     ):
         view = blp.alt_response(status, schema=ErrorSchema, description=text)(view)
     return view

@@ -45,10 +45,14 @@ class WebServer(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
+        from cli import web_worker
+
         options: dict[str, Any] = {
             "bind": f"{self.settings.host}:{self.settings.port}",
             "workers": self.settings.web_workers,
-            "worker_class": "gthread",
+            # gthread, with the answers gunicorn gives itself (a URL or header over the limits) in JSON.
+            "worker_class": web_worker.JsonErrorWorker,
+            **web_worker.limits(),
             "threads": 4,
             "timeout": 300,
             "graceful_timeout": 10,

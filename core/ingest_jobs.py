@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -18,6 +19,8 @@ from domain.errors import InvalidRequest, SourceNotFound, TableBusy
 # its parts run once every department and job they refer to is stored.
 SPLIT_TABLE = HIRED_EMPLOYEES.name
 INGEST = "ingest"
+
+log = logging.getLogger("hireflow.ingest")
 
 
 def root_sources(tables: list[str] | None = None) -> dict[str, str]:
@@ -62,7 +65,11 @@ def upload_and_submit_ingest(
     admission: JobAdmission,
     now: Clock = utcnow,
 ) -> Job:
-    """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration."""
+    """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration.
+
+    If a file cannot be stored (the storage is full, say), the files already stored are deleted again and
+    no job is recorded: a failed upload leaves nothing behind.
+    """
     unknown = [name for name in files if name not in TABLES]
     if unknown:
         raise InvalidRequest(
@@ -71,16 +78,27 @@ def upload_and_submit_ingest(
         )
     check_free(admission, INGEST, files)
     job_id = new_job_id()
-    sources = {}
-    for table, stream in files.items():
-        sources[table] = upload_name(job_id, table)
-        storage.write(sources[table], stream)
+    sources: dict[str, str] = {}
+    try:
+        for table, stream in files.items():
+            sources[table] = upload_name(job_id, table)
+            storage.write(sources[table], stream)
+    except BaseException:
+        _discard(storage, list(sources.values()))
+        raise
     try:
         return submit_ingest(jobs, queue, storage, sources, admission=admission, job_id=job_id, now=now)
     except TableBusy:
-        for name in sources.values():
-            storage.delete(name)
+        _discard(storage, list(sources.values()))
         raise
+
+
+def _discard(storage: BlobStorage, names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # noqa: BLE001 - the error that made us clean up is the one to report
+            log.warning("could not delete %s after a failed upload", name, exc_info=True)
 
 
 def ingest_job(

@@ -30,7 +30,11 @@ class BlobStorage(abc.ABC):
 
     @abc.abstractmethod
     def write(self, name: str, data: IO[bytes] | bytes) -> int:
-        """Store the blob from a stream (read in chunks) or bytes, replacing any old one; return its size."""
+        """Store the blob from a stream (read in chunks) or bytes, replacing any old one; return its size.
+
+        All or nothing: a write that fails (``StorageFull``, ``Unavailable``) leaves no part of the blob,
+        and an old blob of that name as it was.
+        """
 
     @abc.abstractmethod
     def size(self, name: str) -> int | None:
@@ -46,7 +50,7 @@ class BlobStorage(abc.ABC):
 
     @abc.abstractmethod
     def check(self) -> None:
-        """Raise ``Unavailable`` if the storage cannot be reached."""
+        """Write and delete a small probe blob; raise ``Unavailable`` (``StorageFull`` if full) when that fails."""
 
     def exists(self, name: str) -> bool:
         return self.size(name) is not None

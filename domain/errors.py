@@ -54,6 +54,12 @@ class Unavailable(HireflowError):
     code = "unavailable"
 
 
+class StorageFull(HireflowError):
+    """The storage has no room left: the write was abandoned and nothing of it was kept."""
+
+    code = "storage_full"
+
+
 class ConfigurationError(HireflowError):
     code = "configuration_error"
 

@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,15 +151,14 @@ def _accepts_connections(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private Azurite blob emulator for this test session, kept in memory."""
+@contextmanager
+def azurite(workspace: Path, *options: str) -> Iterator[str]:
+    """A private Azurite blob emulator kept in memory, with extra command-line ``options``; its connection string."""
     if shutil.which("node") is None:
         service_missing("Azurite needs Node.js, and node is not on PATH")
     if not AZURITE.exists():
         service_missing(f"Azurite is not installed at {AZURITE}; run `npm ci --no-audit --no-fund`")
     port = free_port()
-    workspace = tmp_path_factory.mktemp("azurite")
     command = [
         str(AZURITE),
         "--blobHost",
@@ -170,6 +170,7 @@ def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Itera
         "--loose",
         "--silent",
         "--disableTelemetry",
+        *options,
     ]
     with (workspace / "azurite.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workspace)
@@ -190,6 +191,13 @@ def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Itera
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private Azurite blob emulator for this test session, kept in memory."""
+    with azurite(tmp_path_factory.mktemp("azurite")) as connection_string:
+        yield connection_string
 
 
 @pytest.fixture(params=["local", "azure"])

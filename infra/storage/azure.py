@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, cast
 
 from azure.core.exceptions import (
     AzureError,
+    HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -28,6 +30,10 @@ from infra.storage.names import check_blob_name
 READ_CHUNK = 512 << 10
 WRITE_BLOCK = 1 << 20
 CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
+PROBE_PREFIX = ".probe/"
+UNREACHABLE = "Azure blob storage cannot be reached"
+NOT_WRITTEN = "Azure blob storage refused the write; nothing was saved"
+NO_CONTAINER = "Azure blob storage refused access to the container"
 
 
 class AzureBlobStorage(BlobStorage):
@@ -77,7 +83,7 @@ class AzureBlobStorage(BlobStorage):
 
     def _ready(self) -> ContainerClient:
         if not self._container_ready:
-            with self._reachable():
+            with self._reachable(), self._refused(NO_CONTAINER):
                 _create_if_missing(self._container)
             self._container_ready = True
         return self._container
@@ -87,9 +93,26 @@ class AzureBlobStorage(BlobStorage):
         try:
             yield
         except (ServiceRequestError, ServiceResponseError) as error:
-            raise Unavailable(
-                f"Azure blob storage at {self._container.url} cannot be reached: {type(error).__name__}"
-            ) from error
+            raise Unavailable(UNREACHABLE, self._failure(error)) from error
+
+    @contextmanager
+    def _refused(self, message: str) -> Iterator[None]:
+        """The service answered with an error (container gone, no permission, account full, busy): ``Unavailable``."""
+        try:
+            yield
+        except HttpResponseError as error:
+            if isinstance(error, ResourceNotFoundError):
+                self._container_ready = False  # deleted under us: create it again on the next call
+            raise Unavailable(message, self._failure(error)) from error
+
+    def _failure(self, error: AzureError) -> dict[str, Any]:
+        """What the log gets about a failed call; a client never sees it."""
+        return {
+            "url": self._container.url,
+            "error": type(error).__name__,
+            "status": getattr(error, "status_code", None),
+            "error_code": getattr(error, "error_code", None),
+        }
 
     def _blob(self, name: str) -> BlobClient:
         checked = check_blob_name(name)
@@ -120,7 +143,8 @@ class AzureBlobStorage(BlobStorage):
 
     def write(self, name: str, data: IO[bytes] | bytes) -> int:
         blob = self._blob(name)
-        with self._reachable():
+        # A blob is committed whole or not at all: a refused write leaves nothing behind.
+        with self._reachable(), self._refused(NOT_WRITTEN):
             if isinstance(data, (bytes, bytearray, memoryview)):
                 payload = bytes(data)
                 blob.upload_blob(payload, length=len(payload), overwrite=True, max_concurrency=1)
@@ -143,6 +167,7 @@ class AzureBlobStorage(BlobStorage):
             found = [
                 BlobInfo(blob.name, int(blob.size), blob.last_modified)
                 for blob in container.list_blobs(name_starts_with=prefix or None)
+                if not blob.name.startswith(PROBE_PREFIX)
             ]
         return sorted(found, key=lambda b: b.name)
 
@@ -155,13 +180,17 @@ class AzureBlobStorage(BlobStorage):
                 pass
 
     def check(self) -> None:
+        """Write and delete a small probe blob: a container that cannot take a write fails here too."""
+        probe = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
         try:
             _create_if_missing(self._probe)
+            self._container_ready = True
+            self._probe.upload_blob(probe, b"probe", overwrite=True)
+            self._probe.delete_blob(probe)
+        except (ServiceRequestError, ServiceResponseError) as error:
+            raise Unavailable(UNREACHABLE, self._failure(error)) from error
         except AzureError as error:
-            raise Unavailable(
-                f"Azure blob storage at {self._probe.url} cannot be reached: {type(error).__name__}"
-            ) from error
-        self._container_ready = True
+            raise Unavailable("Azure blob storage cannot take a write", self._failure(error)) from error
 
 
 def _create_if_missing(container: ContainerClient) -> None:

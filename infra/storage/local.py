@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -11,10 +12,14 @@ from pathlib import Path
 from typing import IO
 
 from core.ports import BlobInfo, BlobStorage, ByteWindow
-from domain.errors import SourceNotFound, Unavailable
+from domain.errors import HireflowError, SourceNotFound, StorageFull, Unavailable
 from infra.storage.names import check_blob_name
 
 CHUNK = 1 << 20
+# Files being written start with this; they are renamed into place when complete and never listed.
+IN_PROGRESS = ".upload-"
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+NOT_SAVED = "; nothing was saved"
 
 
 class LocalFolderStorage(BlobStorage):
@@ -39,8 +44,11 @@ class LocalFolderStorage(BlobStorage):
 
     def write(self, name: str, data: IO[bytes] | bytes) -> int:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=IN_PROGRESS)
+        except OSError as error:
+            raise self._write_failed(error, NOT_SAVED) from None
         try:
             with os.fdopen(fd, "wb") as out:
                 if isinstance(data, (bytes, bytearray, memoryview)):
@@ -48,8 +56,10 @@ class LocalFolderStorage(BlobStorage):
                 else:
                     shutil.copyfileobj(data, out, CHUNK)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as error:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise self._write_failed(error, NOT_SAVED) from None
             raise
         return path.stat().st_size
 
@@ -61,7 +71,7 @@ class LocalFolderStorage(BlobStorage):
         found = []
         for dirpath, _dirs, files in os.walk(self.root):
             for filename in files:
-                if filename.startswith(".upload-"):
+                if filename.startswith(IN_PROGRESS):
                     continue
                 full = Path(dirpath) / filename
                 name = full.relative_to(self.root).as_posix()
@@ -75,5 +85,20 @@ class LocalFolderStorage(BlobStorage):
         self._path(name).unlink(missing_ok=True)
 
     def check(self) -> None:
-        if not (self.root.is_dir() and os.access(self.root, os.W_OK)):
-            raise Unavailable(f"the storage folder {self.root} is missing or not writable")
+        """Write and delete a small probe file: a full or read-only disk fails here, not only a missing folder."""
+        try:
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=f"{IN_PROGRESS}probe-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(b"probe")
+            finally:
+                Path(probe).unlink(missing_ok=True)
+        except OSError as error:
+            raise self._write_failed(error) from None
+
+    def _write_failed(self, error: OSError, consequence: str = "") -> HireflowError:
+        # The folder and the system's words go to the log (through details), never to a client.
+        details = {"folder": str(self.root), "reason": error.strerror or type(error).__name__}
+        if error.errno in NO_ROOM:
+            return StorageFull("the storage is full" + consequence, details)
+        return Unavailable("the storage cannot be written" + consequence, details)

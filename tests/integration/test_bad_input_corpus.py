@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from infra.db.schema import HIRING_TABLES
 from tests.crafted_backups import MIB, deflate_bomb
 from tests.integration.test_backup_restore import FORGED_ID, store_forged
 from tests.integration.test_task_api import run_queued
+from tests.strict_json import strict_json
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "csv"
 ADA = 9001
@@ -192,13 +194,78 @@ JSON_CASES: dict[str, tuple[str, Any, str, int, set[str] | str]] = {
         {"out_of_range"},
     ),  # fmt: skip
     "boolean-id": ("/jobs", [{"id": True, "job": "A"}], "application/json", 200, {"wrong_type"}),
-    "nan-and-infinity": (
+    "nan": ("/jobs", b'[{"id": NaN, "job": "A"}]', "application/json", 400, "invalid_request"),
+    "infinity": (
         "/jobs",
-        b'[{"id": NaN, "job": "A"}, {"id": 1e400, "job": "B"}]',
+        b'[{"id": 1, "job": "A"}, {"id": -Infinity, "job": "B"}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "number-too-large-for-a-float": (
+        "/jobs",
+        b'[{"id": 1e400, "job": "B"}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "number-with-5000-digits": (
+        "/jobs",
+        b'[{"id": 1' + b"0" * 5000 + b', "job": "B"}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "lone-surrogate-in-a-key": (
+        "/departments",
+        b'[{"id": 5000002, "department": "X", "\\ud800": 1}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "lone-surrogate-in-a-value": (
+        "/departments",
+        b'[{"id": 15, "department": "X\\udfff"}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "surrogate-pair-is-one-character": (
+        "/departments",
+        b'[{"id": 15, "department": "\\ud83d\\ude00 Team"}]',
         "application/json",
         200,
-        {"not_an_integer"},
-    ),  # fmt: skip
+        set(),
+    ),
+    "duplicate-keys": (
+        "/departments",
+        b'[{"id": 16, "department": "A", "id": 17}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "nested-1000-deep-arrays": ("/jobs", nested(1000), "application/json", 400, "invalid_request"),
+    "nested-1000-deep-objects": (
+        "/jobs",
+        b'{"a": ' * 1000 + b"1" + b"}" * 1000,
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "a-field-nested-990-deep": (
+        "/jobs",
+        b'[{"id": ' + nested(990) + b', "job": "A"}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
+    "json-that-is-not-utf8": (
+        "/departments",
+        b'[{"id": 16, "department": "Caf\xe9"}]',
+        "application/json",
+        400,
+        "invalid_request",
+    ),
     "missing-field": (
         "/hired-employees",
         [{k: v for k, v in employee().items() if k != "job_id"}],
@@ -319,13 +386,14 @@ def test_a_malformed_batch_gets_a_clear_4xx_or_row_rejections_and_valid_rows_sti
 
     response = seeded.post(path, data=data, content_type=content_type)
 
-    assert response.status_code == status, response.json
-    assert response.is_json
+    answer = strict_json(response.data)
+    assert response.status_code == status, answer
+    assert response.mimetype == "application/json"
     if status != 200:
-        assert response.json["error"]["code"] == expected
-        assert response.json["error"]["message"]
+        assert answer["error"]["code"] == expected
+        assert answer["error"]["message"]
         return
-    codes = {reason["code"] for row in response.json["rejected"] for reason in row["reasons"]}
+    codes = {reason["code"] for row in answer["rejected"] for reason in row["reasons"]}
     assert codes == expected
     if valid_row is not None:
         assert valid_row["id"] in new_ids(services, table)
@@ -383,3 +451,113 @@ def test_a_deflate_bomb_given_to_restore_fails_the_job_with_the_reason_and_the_t
     assert status["state"] == "FAILURE", status
     assert "departments backup is refused before any row is read: block 1 inflates to more than" in status["error"]
     assert departments() == before and len(before) == 12
+
+
+def test_a_key_repeated_in_one_object_is_refused_with_a_400_that_names_it(client):
+    response = client.post(
+        "/departments", data=b'[{"id": 16, "department": "A", "department": "B"}]', content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert strict_json(response.data)["error"]["details"] == {"duplicate_key": "department"}
+    assert "'department'" in strict_json(response.data)["error"]["message"]
+
+
+# Bodies every JSON endpoint must refuse with a 400, whatever it expects inside.
+BAD_JSON_BODIES = {
+    "duplicate-key": b'{"tables": ["jobs"], "tables": ["departments"]}',
+    "duplicate-key-in-a-sign-in": b'{"username": "test-admin", "password": "x", "password": "admin-password-"}',
+    "nan": b'{"username": NaN, "password": "x"}',
+    "infinity": b'{"table": Infinity}',
+    "lone-surrogate": b'{"table": "\\udc80"}',
+    "lone-surrogate-in-a-key": b'{"\\ud800": 1}',
+    "nested-1000-deep": b'{"a": ' * 1000 + b"1" + b"}" * 1000,
+    "huge-number": b'{"table": 1' + b"0" * 5000 + b"}",
+    "not-utf8": b'{"username": "Jos\xe9", "password": "x"}',
+}
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def json_body_operations(client: Any) -> list[tuple[str, str]]:
+    spec = strict_json(client.get("/openapi.json").data)
+    return [
+        (method, path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method in HTTP_METHODS and "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_JSON_BODIES))
+def test_every_json_body_goes_through_the_same_strict_parser(client, case):
+    operations = json_body_operations(client)
+
+    answers = {
+        f"{method.upper()} {path}": client.open(
+            path, method=method.upper(), data=BAD_JSON_BODIES[case], content_type="application/json"
+        )
+        for method, path in operations
+    }
+
+    assert {"POST /auth/token", "POST /backup", "POST /restore", "POST /departments"} <= set(answers)
+    for operation, response in answers.items():
+        assert response.status_code == 400, (operation, response.data)
+        assert strict_json(response.data)["error"]["code"] == "invalid_request", operation
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+@pytest.mark.parametrize("value", ["%00", "abc%00def", "%0A", "%1F"])
+def test_a_control_character_in_any_path_parameter_is_refused_before_the_database_sees_it(client, services, value):
+    from sqlalchemy import event
+
+    spec = strict_json(client.get("/openapi.json").data)
+    statements_with_nul = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if _holds_nul(parameters):
+            statements_with_nul.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", record)
+    try:
+        answers = {
+            f"{method.upper()} {path}": client.open(re.sub(r"{[^}]+}", value, path), method=method.upper())
+            for path, operations in spec["paths"].items()
+            if "{" in path
+            for method in operations
+            if method in HTTP_METHODS
+        }
+    finally:
+        event.remove(services.engine, "before_cursor_execute", record)
+
+    assert {"GET /task-status/{task_id}", "DELETE /task-status/{task_id}"} <= set(answers)
+    for operation, response in answers.items():
+        assert response.status_code == 404, (operation, response.data)
+        assert strict_json(response.data)["error"]["code"] == "not_found"
+    assert statements_with_nul == []
+
+
+def test_the_spec_says_path_parameters_hold_no_control_characters(client):
+    spec = strict_json(client.get("/openapi.json").data)
+
+    parameters = [
+        parameter
+        for path, operations in spec["paths"].items()
+        for parameter in operations.get("parameters", [])
+        if parameter["in"] == "path"
+    ]
+
+    assert parameters
+    for parameter in parameters:
+        assert re.fullmatch(parameter["schema"]["pattern"], "9b2f6c1e-8d0a-4c55-9a57-3c1f0d6e2b11")
+        assert not re.search(parameter["schema"]["pattern"], "\x00")

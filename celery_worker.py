@@ -16,6 +16,7 @@ from celery.signals import (
     worker_process_init,
     worker_process_shutdown,
     worker_ready,
+    worker_shutdown,
     worker_shutting_down,
 )
 
@@ -29,6 +30,7 @@ settings = load_settings()
 app = make_celery(settings)
 _process: dict[str, Any] = {}
 _sweeping: dict[str, Any] = {}
+_stopped: dict[str, int] = {}
 
 log = logging.getLogger("hireflow.worker")
 
@@ -69,6 +71,16 @@ def _stop_sweeping(**_: Any) -> None:
         _sweeping["sweeper"].stop()
         _sweeping["services"].dispose()
         _sweeping.clear()
+
+
+@worker_shutdown.connect
+def _remember_exit_code(sender: Any = None, **_: Any) -> None:
+    _stopped["exit_code"] = int(getattr(sender, "exitcode", None) or 0)
+
+
+def exit_code() -> int:
+    """How the worker of this process ended: 0, or 1 when it stopped on an error (Celery keeps it to itself)."""
+    return _stopped.get("exit_code", 0)
 
 
 @worker_process_init.connect

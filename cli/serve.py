@@ -84,11 +84,9 @@ def serve_web(_args: argparse.Namespace) -> int:
 
 def run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
-    from celery_worker import app
+    from celery_worker import app, exit_code
 
-    # Its exit code is passed on (``worker_main`` would drop it): a worker that stopped on an error exits
-    # non-zero, so a container or ``run`` starts it again.
-    code = app.start(
+    app.worker_main(
         [
             "worker",
             f"--loglevel={settings.log_level}",
@@ -99,7 +97,9 @@ def run_worker(_args: argparse.Namespace) -> int:
             "--hostname=hireflow@%h",
         ]
     )
-    return int(code or 0)
+    # Celery drops the worker's exit code: a worker that stopped on an error must exit non-zero, so that
+    # a container or ``run`` starts it again.
+    return exit_code()
 
 
 def beat_schedule_file(settings: Settings) -> Path:

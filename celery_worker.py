@@ -59,6 +59,8 @@ def _create_schema(**_: Any) -> None:
 @worker_ready.connect
 def _start_sweeping(**_: Any) -> None:
     """The first sweep runs at once: a worker that starts after a crash picks up what was left."""
+    if _sweeping.get("pid") == os.getpid():
+        return
     services = bootstrap(settings, create_tables=False)
     sweeper = Sweeper(services.jobs, services.queue, settings)
     _sweeping.update(pid=os.getpid(), services=services, sweeper=sweeper)
@@ -67,15 +69,18 @@ def _start_sweeping(**_: Any) -> None:
 
 @worker_shutting_down.connect
 def _stop_sweeping(**_: Any) -> None:
+    # Sent from the signal handler: ask the sweeper to stop, and wait for it at ``worker_shutdown``.
+    if _sweeping.get("pid") == os.getpid():
+        _sweeping["sweeper"].stop(timeout=0)
+
+
+@worker_shutdown.connect
+def _end_sweeping_and_remember_exit_code(sender: Any = None, **_: Any) -> None:
+    _stopped["exit_code"] = int(getattr(sender, "exitcode", None) or 0)
     if _sweeping.get("pid") == os.getpid():
         _sweeping["sweeper"].stop()
         _sweeping["services"].dispose()
         _sweeping.clear()
-
-
-@worker_shutdown.connect
-def _remember_exit_code(sender: Any = None, **_: Any) -> None:
-    _stopped["exit_code"] = int(getattr(sender, "exitcode", None) or 0)
 
 
 def exit_code() -> int:

@@ -8,6 +8,7 @@ import threading
 from core.config import Settings
 from core.jobs import sweep_jobs
 from core.ports import JobQueue, JobStore
+from infra.broker.tasks import TRANSIENT
 
 log = logging.getLogger("hireflow.worker")
 
@@ -15,7 +16,7 @@ log = logging.getLogger("hireflow.worker")
 class Sweeper:
     """Calls ``sweep_jobs`` now and then every ``settings.job_sweep_seconds`` until stopped.
 
-    A sweep that fails (database or broker down) is logged, and the next one tries again.
+    A sweep that fails (database or broker down) is logged in one line, and the next one tries again.
     """
 
     def __init__(self, jobs: JobStore, queue: JobQueue, settings: Settings) -> None:
@@ -41,13 +42,16 @@ class Sweeper:
                 lease_seconds=self.settings.job_lease_seconds,
                 pending_seconds=self.settings.job_pending_requeue_seconds,
             )
-        except Exception as error:  # noqa: BLE001 - an outage must not end the sweeps; the next one tries again
+        except TRANSIENT as error:
             log.warning(
                 "the sweep of stalled tasks failed (%s); trying again in %ss",
                 type(error).__name__,
                 self.settings.job_sweep_seconds,
                 exc_info=log.isEnabledFor(logging.DEBUG),
             )
+            return []
+        except Exception:  # noqa: BLE001 - the sweeps must go on; the next one tries again
+            log.exception("the sweep of stalled tasks failed; trying again in %ss", self.settings.job_sweep_seconds)
             return []
         if requeued:
             log.warning("queued again %d stalled task(s): %s", len(requeued), ", ".join(requeued))

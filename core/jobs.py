@@ -26,12 +26,19 @@ from domain.errors import HireflowError, InvalidRequest, JobFinished, NotFound, 
 JOB_KINDS = ("ingest", "backup", "restore", "ingest_part")
 MAX_PER_PAGE = 200
 # What a reader sees of an error we did not foresee; the log has the details, under the job's id.
-UNEXPECTED_ERROR = "the task stopped on an unexpected error; the service log has the details under this task id"
+LOG_HINT = "the service log has the details under this task id"
+UNEXPECTED_ERROR = f"the task stopped on an unexpected error; {LOG_HINT}"
 
 log = logging.getLogger("hireflow.jobs")
 
 Clock = Callable[[], datetime]
 StopCheck = Callable[[], bool]
+# Says in plain words what an unforeseen error was (``None``: nothing to say), without its text.
+Explain = Callable[[Exception], str | None]
+
+
+def _nothing_to_say(_error: Exception) -> str | None:
+    return None
 
 
 def utcnow() -> datetime:
@@ -207,6 +214,7 @@ def handle_delivery(
     worker: str,
     lease_seconds: int,
     transient: tuple[type[BaseException], ...] = (Unavailable,),
+    explain: Explain = _nothing_to_say,
     now: Clock = utcnow,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RunOutcome:
@@ -222,7 +230,15 @@ def handle_delivery(
     while True:
         try:
             return run_job(
-                jobs, kinds, services, job_id, worker=worker, lease_seconds=lease_seconds, transient=transient, now=now
+                jobs,
+                kinds,
+                services,
+                job_id,
+                worker=worker,
+                lease_seconds=lease_seconds,
+                transient=transient,
+                explain=explain,
+                now=now,
             )
         except transient as error:
             failed_at = now()
@@ -248,12 +264,14 @@ def run_job(
     worker: str,
     lease_seconds: int,
     transient: tuple[type[BaseException], ...] = (Unavailable,),
+    explain: Explain = _nothing_to_say,
     now: Clock = utcnow,
 ) -> RunOutcome:
     """Claim the job and run its kind's function, recording progress and the outcome.
 
     Errors of the ``transient`` types (database unreachable) are raised for the caller to
-    retry later; any other error fails the job with its message. A function that raises
+    retry later. Our own errors fail the job with their message; any other error fails it with
+    what ``explain`` says of it, its text going only to the log. A function that raises
     ``Deferred`` leaves the job running: the child jobs it started will record its outcome.
     """
     claimed = jobs.claim(job_id, worker, now(), now() - timedelta(seconds=lease_seconds))
@@ -289,10 +307,11 @@ def run_job(
         raise
     except HireflowError as failure:
         state, result, error = JobState.FAILURE, None, failure.message
-    except Exception:  # noqa: BLE001 - a job's unexpected error is recorded, not lost
+    except Exception as failure:  # noqa: BLE001 - a job's unexpected error is recorded, not lost
         # Its text can hold database internals (constraint names, COPY context): the log gets it, readers do not.
         log.exception("task %s (%s) failed on an unexpected error", job_id, claimed.kind)
-        state, result, error = JobState.FAILURE, None, UNEXPECTED_ERROR
+        said = explain(failure)
+        state, result, error = JobState.FAILURE, None, f"{said}; {LOG_HINT}" if said else UNEXPECTED_ERROR
     else:
         state = JobState.SUCCESS
         error = None

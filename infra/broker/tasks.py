@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from core.backup_jobs import submit_scheduled_backup
 from core.jobs import RunOutcome, handle_delivery
@@ -20,6 +20,17 @@ from infra.broker.celery_app import RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
 TRANSIENT = (Unavailable, OperationalError, InterfaceError)
 
 log = logging.getLogger("hireflow.worker")
+
+
+def explain_failure(error: Exception) -> str | None:
+    """What a reader of ``/task-status`` may know of a database error: what happened, not its text."""
+    if isinstance(error, IntegrityError):
+        return "the database refused a write that broke one of its rules (a duplicate key or a missing reference)"
+    if isinstance(error, DataError):
+        return "the database refused a value it cannot store"
+    if isinstance(error, DBAPIError):
+        return "the database failed while running the task"
+    return None
 
 
 def worker_id() -> str:
@@ -46,6 +57,7 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
             worker=worker_id(),
             lease_seconds=found.settings.job_lease_seconds,
             transient=TRANSIENT,
+            explain=explain_failure,
         )
         if outcome is RunOutcome.BUSY:
             log.info("task %s is running on another worker; this copy of its message is dropped", job_id)

@@ -428,3 +428,13 @@ def test_the_step_after_a_kind_finishes_sees_the_outcome_recorded_and_runs_again
     run(jobs, kinds, job.id, now=clock)
 
     assert seen == [JobState.SUCCESS, JobState.SUCCESS]
+
+
+def test_an_error_the_worker_can_explain_fails_the_job_with_its_plain_words_and_no_internals(jobs, queue):
+    def broken(*_: Any) -> dict:
+        raise RuntimeError('COPY hired_employees, line 7: insert violates "hired_employees_department_id_fkey"')
+
+    job = submit_job(jobs, queue, "ingest", {})
+    run(jobs, kinds_with("ingest", broken), job.id, explain=lambda error: "the database refused a write")
+
+    assert jobs.get(job.id).error == "the database refused a write; the service log has the details under this task id"

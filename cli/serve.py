@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import signal
 import subprocess  # nosec B404 - used only to start this program's own serve and worker commands
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -20,6 +23,10 @@ from core.config import Settings, load_settings
 
 MAIN = Path(__file__).resolve().parent.parent / "main.py"
 STOP_GRACE_SECONDS = 30
+RESTART_BACKOFF_MAX_SECONDS = 60
+STABLE_SECONDS = 60
+
+log = logging.getLogger("hireflow.run")
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -81,7 +88,7 @@ def serve_web(_args: argparse.Namespace) -> int:
 
 def run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
-    from celery_worker import app
+    from celery_worker import app, exit_code
 
     app.worker_main(
         [
@@ -94,7 +101,9 @@ def run_worker(_args: argparse.Namespace) -> int:
             "--hostname=hireflow@%h",
         ]
     )
-    return 0
+    # Celery drops the worker's exit code: a worker that stopped on an error must exit non-zero, so that
+    # a container or ``run`` starts it again.
+    return exit_code()
 
 
 def beat_schedule_file(settings: Settings) -> Path:
@@ -117,6 +126,89 @@ def child_commands(settings: Settings) -> list[str]:
     return ["serve", "worker", *(["beat"] if settings.backup_schedule else [])]
 
 
+def start_child(command: str) -> subprocess.Popen[bytes]:
+    """``python main.py <command>`` in a process group of its own, so its own children can be stopped with it."""
+    # A fixed argument list naming our own interpreter and entry point; no user input reaches it.
+    return subprocess.Popen([sys.executable, str(MAIN), command], process_group=0)  # nosec B603
+
+
+class Supervisor:
+    """Keeps ``run``'s children going. A worker or beat that exits is started again after 1, 2, 4… up to
+    ``RESTART_BACKOFF_MAX_SECONDS`` (from 1 again once it ran ``STABLE_SECONDS``), and each restart is
+    logged; what is left of its process group (a dead worker's pool) is killed first. The web server
+    exiting ends ``run``: without it there is nothing to serve.
+    """
+
+    def __init__(
+        self,
+        commands: list[str],
+        start: Callable[[str], subprocess.Popen[bytes]] = start_child,
+        clock: Callable[[], float] = time.monotonic,
+        kill_group: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    ) -> None:
+        self.start = start
+        self.clock = clock
+        self.kill_group = kill_group or _kill_group
+        self.children = {command: start(command) for command in commands}
+        self.started = dict.fromkeys(commands, clock())
+        self.failures = dict.fromkeys(commands, 0)
+        self.restart_at: dict[str, float] = {}
+        self.stopping = False
+
+    def check(self) -> int | None:
+        """Restart what is due; return the web server's exit code once it has exited, else None."""
+        for command, child in self.children.items():
+            code = child.poll()
+            if code is None or self.stopping:
+                continue
+            if command == "serve":
+                return code
+            now = self.clock()
+            if command not in self.restart_at:
+                self.kill_group(child)
+                if now - self.started[command] >= STABLE_SECONDS:
+                    self.failures[command] = 0
+                delay = min(RESTART_BACKOFF_MAX_SECONDS, 2 ** self.failures[command])
+                self.failures[command] += 1
+                self.restart_at[command] = now + delay
+                log.error("the %s exited with code %s; starting it again in %ss", command, code, delay)
+            elif now >= self.restart_at[command]:
+                del self.restart_at[command]
+                self.children[command] = self.start(command)
+                self.started[command] = now
+                log.warning("the %s started again (pid %s)", command, self.children[command].pid)
+        return None
+
+    def signal(self, signum: int) -> None:
+        """Pass a stop signal on to every child still running, and restart none from now on."""
+        self.stopping = True
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    def stop(self) -> list[int]:
+        """Stop every child (SIGTERM, then SIGKILL after ``STOP_GRACE_SECONDS``) and return their exit codes."""
+        self.stopping = True
+        for child in self.children.values():
+            if child.poll() is None:
+                child.terminate()
+        deadline = self.clock() + STOP_GRACE_SECONDS
+        for child in self.children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - self.clock()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        return [child.returncode for child in self.children.values()]
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_all(_args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.is_production:
@@ -127,16 +219,10 @@ def run_all(_args: argparse.Namespace) -> int:
     settings.require_web_auth()
     log_to_stdout(settings)
     bootstrap(settings).dispose()
-    # Fixed argument lists naming our own interpreter and entry point; no user input reaches them.
-    children = [
-        subprocess.Popen([sys.executable, str(MAIN), command], process_group=0)  # nosec B603
-        for command in child_commands(settings)
-    ]
+    supervisor = Supervisor(child_commands(settings))
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
+        supervisor.signal(signum)
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
@@ -147,17 +233,14 @@ def run_all(_args: argparse.Namespace) -> int:
         f"{schedule}; Ctrl+C stops all",
         flush=True,
     )
-    while all(child.poll() is None for child in children):
+    while True:
+        web_code = supervisor.check()
+        if web_code is not None or (supervisor.stopping and supervisor.children["serve"].poll() is not None):
+            break
         time.sleep(0.5)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for child in children:
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    codes = [child.returncode for child in children]
+    stopped_by_signal = supervisor.stopping
+    codes = supervisor.stop()
+    if not stopped_by_signal:
+        log.error("the web server exited with code %s; stopping the others", web_code)
+        return web_code or 1
     return next((code for code in codes if code not in (0, -signal.SIGINT, -signal.SIGTERM)), 0)

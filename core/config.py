@@ -34,6 +34,8 @@ ENVIRONMENT_VARIABLES = (
     "CELERY_VISIBILITY_TIMEOUT",
     "BROKER_DIR",
     "JOB_LEASE_SECONDS",
+    "JOB_SWEEP_SECONDS",
+    "JOB_PENDING_REQUEUE_SECONDS",
     "LOG_LEVEL",
     "HOST",
     "PORT",
@@ -72,6 +74,8 @@ class Settings:
     broker_visibility_timeout: int = 3600
     broker_key_prefix: str = ""
     job_lease_seconds: int = 30
+    job_sweep_seconds: int = 30
+    job_pending_requeue_seconds: int = 60
     web_workers: int = 2
     worker_concurrency: int = 2
     backup_schedule: str | None = None
@@ -194,6 +198,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"such as '0 3 * * *', or empty for none; {schedule_text!r} is not: {error}"
         ) from None
 
+    broker_url = get("CELERY_BROKER_URL") or get("REDIS_URL")
+    visibility_timeout = whole_number("CELERY_VISIBILITY_TIMEOUT", 3600)
+    job_lease_seconds = whole_number("JOB_LEASE_SECONDS", 30, minimum=3)
+    job_sweep_seconds = whole_number("JOB_SWEEP_SECONDS", job_lease_seconds)
+    if job_sweep_seconds > job_lease_seconds:
+        raise ConfigurationError(
+            f"JOB_SWEEP_SECONDS ({job_sweep_seconds}) must not exceed JOB_LEASE_SECONDS ({job_lease_seconds}), "
+            "or a stalled task waits more than two leases"
+        )
+    if broker_url and visibility_timeout < 2 * job_lease_seconds:
+        raise ConfigurationError(
+            f"CELERY_VISIBILITY_TIMEOUT ({visibility_timeout}) must be at least twice JOB_LEASE_SECONDS "
+            f"({job_lease_seconds}): a worker holds a task's message for up to a lease while the database is "
+            "down, and Redis must not hand it out again meanwhile"
+        )
+
     app_env = (get("APP_ENV", "development") or "").lower()
     if app_env not in APP_ENVS:
         raise ConfigurationError(f"APP_ENV must be development or production, got {app_env!r}")
@@ -217,14 +237,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         storage_url=storage_url,
         azure_connection_string=connection_string,
-        broker_url=get("CELERY_BROKER_URL") or get("REDIS_URL"),
+        broker_url=broker_url,
         log_level=log_level,
         host=get("HOST", "127.0.0.1") or "127.0.0.1",
         port=int(port_text),
         broker_dir=broker_dir,
-        broker_visibility_timeout=whole_number("CELERY_VISIBILITY_TIMEOUT", 3600),
+        broker_visibility_timeout=visibility_timeout,
         broker_key_prefix=get("CELERY_KEY_PREFIX", "") or "",
-        job_lease_seconds=whole_number("JOB_LEASE_SECONDS", 30, minimum=3),
+        job_lease_seconds=job_lease_seconds,
+        job_sweep_seconds=job_sweep_seconds,
+        job_pending_requeue_seconds=whole_number("JOB_PENDING_REQUEUE_SECONDS", 60),
         web_workers=whole_number("WEB_CONCURRENCY", 2),
         worker_concurrency=whole_number("WORKER_CONCURRENCY", 2),
         backup_schedule=backup_schedule,

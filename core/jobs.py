@@ -1,14 +1,17 @@
-"""Background jobs: submit, run, cancel, look up. Kinds of job plug in through a ``JobKinds`` registry.
+"""Background jobs: submit, run, cancel, look up, sweep. Kinds of job plug in through a ``JobKinds`` registry.
 
 A job is recorded PENDING before it is queued, so an unknown id is always a 404. A worker
 claims it with a lease that a heartbeat keeps alive; a message delivered twice, or to a
-second worker while the first still holds the lease, runs nothing.
+second worker while the first still holds the lease, runs nothing. Our job table, not the
+broker, decides what runs again: every worker sweeps it and queues again the jobs whose
+worker stopped reporting and the pending jobs whose message was lost.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +25,20 @@ from domain.errors import HireflowError, InvalidRequest, JobFinished, NotFound, 
 
 JOB_KINDS = ("ingest", "backup", "restore", "ingest_part")
 MAX_PER_PAGE = 200
+# What a reader sees of an error we did not foresee; the log has the details, under the job's id.
+LOG_HINT = "the service log has the details under this task id"
+UNEXPECTED_ERROR = f"the task stopped on an unexpected error; {LOG_HINT}"
 
 log = logging.getLogger("hireflow.jobs")
 
 Clock = Callable[[], datetime]
 StopCheck = Callable[[], bool]
+# Says in plain words what an unforeseen error was (``None``: nothing to say), without its text.
+Explain = Callable[[Exception], str | None]
+
+
+def _nothing_to_say(_error: Exception) -> str | None:
+    return None
 
 
 def utcnow() -> datetime:
@@ -106,6 +118,7 @@ class RunOutcome(StrEnum):
     LEASE_LOST = "lease_lost"
     MISSING = "missing"
     DEFERRED = "deferred"
+    UNAVAILABLE = "unavailable"
 
 
 def new_job_id() -> str:
@@ -153,22 +166,94 @@ def list_jobs(
 
 
 def cancel_job(jobs: JobStore, job_id: str, now: Clock = utcnow) -> Job:
-    """A pending job is cancelled at once; a running one stops between two batches. Finished jobs stay as they are."""
-    job = jobs.request_cancel(job_id, now())
-    if job is None:
-        raise NotFound(f"no task with id {job_id!r}", {"task_id": job_id})
-    if job.state in (JobState.SUCCESS, JobState.FAILURE):
-        raise JobFinished(f"task {job_id} already finished with {job.state}", {"state": job.state.value})
-    return job
+    """A pending job is cancelled at once; a running one stops between two batches. A finished job
+    (cancelled before included) stays as it is and ``JobFinished`` is raised."""
+    job = get_job(jobs, job_id)
+    if not job.finished:
+        job = jobs.request_cancel(job_id, now()) or job
+        if job.state not in (JobState.SUCCESS, JobState.FAILURE):
+            return job
+    raise JobFinished(f"task {job_id} already finished with {job.state}", {"state": job.state.value})
 
 
-def recover_jobs(jobs: JobStore, queue: JobQueue, lease_seconds: int, now: Clock = utcnow) -> list[str]:
-    """Queue again the running jobs whose worker stopped reporting, so a crashed job resumes."""
-    recovered = []
-    for job in jobs.stale(now() - timedelta(seconds=lease_seconds)):
-        queue.enqueue(job.id)
-        recovered.append(job.id)
-    return recovered
+def sweep_jobs(
+    jobs: JobStore, queue: JobQueue, *, lease_seconds: int, pending_seconds: int, now: Clock = utcnow
+) -> list[str]:
+    """Queue again each job that would otherwise wait forever, and return their ids:
+
+    - a running job whose worker has not reported for a lease: the worker died, or it lost the
+      database for longer than a lease;
+    - a pending job that no worker claimed for ``pending_seconds`` while no message waits in the
+      broker's queue: its message was lost (a broker that restarted empty, a deleted message).
+
+    The job's row changes first, in one conditional update, so of several workers sweeping at once
+    only one queues it, and a job gets at most one new message per lease (pending: per
+    ``pending_seconds``). While the database or the broker is down this raises; nothing is lost,
+    and the next sweep tries again.
+    """
+    moment = now()
+    stale_before = moment - timedelta(seconds=lease_seconds)
+    queued_before = moment - timedelta(seconds=pending_seconds)
+    candidates = jobs.stale(stale_before)
+    unclaimed = jobs.unclaimed(queued_before)
+    if unclaimed and queue.waiting() == 0:
+        candidates += unclaimed
+    requeued = []
+    for job in candidates:
+        if jobs.requeue(job.id, moment, stale_before=stale_before, queued_before=queued_before):
+            queue.enqueue(job.id)
+            requeued.append(job.id)
+    return requeued
+
+
+def handle_delivery(
+    jobs: JobStore,
+    kinds: JobKinds,
+    services: Any,
+    job_id: str,
+    *,
+    worker: str,
+    lease_seconds: int,
+    transient: tuple[type[BaseException], ...] = (Unavailable,),
+    explain: Explain = _nothing_to_say,
+    now: Clock = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunOutcome:
+    """What a worker does with one message: run the job (see ``run_job``).
+
+    While the database is unreachable it tries again, waiting 1, 2, 4… seconds, for up to one lease
+    after the first failure; then it gives up (``UNAVAILABLE``). The job is then pending or its lease
+    runs out, and a sweep queues it again once the database is back. Nothing here sends a message, so
+    however long an outage lasts, each job has at most the message being retried.
+    """
+    give_up_at: datetime | None = None
+    delay = 1
+    while True:
+        try:
+            return run_job(
+                jobs,
+                kinds,
+                services,
+                job_id,
+                worker=worker,
+                lease_seconds=lease_seconds,
+                transient=transient,
+                explain=explain,
+                now=now,
+            )
+        except transient as error:
+            failed_at = now()
+            give_up_at = give_up_at or failed_at + timedelta(seconds=lease_seconds)
+            if failed_at + timedelta(seconds=delay) > give_up_at:
+                log.warning(
+                    "task %s: the database is still unavailable (%s); it is queued again once the database is back",
+                    job_id,
+                    type(error).__name__,
+                )
+                return RunOutcome.UNAVAILABLE
+            log.warning("task %s: database unavailable (%s); trying again in %ss", job_id, type(error).__name__, delay)
+            sleep(delay)
+            delay *= 2
 
 
 def run_job(
@@ -180,12 +265,14 @@ def run_job(
     worker: str,
     lease_seconds: int,
     transient: tuple[type[BaseException], ...] = (Unavailable,),
+    explain: Explain = _nothing_to_say,
     now: Clock = utcnow,
 ) -> RunOutcome:
     """Claim the job and run its kind's function, recording progress and the outcome.
 
     Errors of the ``transient`` types (database unreachable) are raised for the caller to
-    retry later; any other error fails the job with its message. A function that raises
+    retry later. Our own errors fail the job with their message; any other error fails it with
+    what ``explain`` says of it, its text going only to the log. A function that raises
     ``Deferred`` leaves the job running: the child jobs it started will record its outcome.
     """
     claimed = jobs.claim(job_id, worker, now(), now() - timedelta(seconds=lease_seconds))
@@ -222,8 +309,10 @@ def run_job(
     except HireflowError as failure:
         state, result, error = JobState.FAILURE, None, failure.message
     except Exception as failure:  # noqa: BLE001 - a job's unexpected error is recorded, not lost
-        log.exception("task %s (%s) failed", job_id, claimed.kind)
-        state, result, error = JobState.FAILURE, None, f"{type(failure).__name__}: {failure}"
+        # Its text can hold database internals (constraint names, COPY context): the log gets it, readers do not.
+        log.exception("task %s (%s) failed on an unexpected error", job_id, claimed.kind)
+        said = explain(failure)
+        state, result, error = JobState.FAILURE, None, f"{said}; {LOG_HINT}" if said else UNEXPECTED_ERROR
     else:
         state = JobState.SUCCESS
         error = None

@@ -331,6 +331,8 @@ class Job:
     finished_at: datetime | None = None
     cancel_requested: bool = False
     worker: str | None = None
+    # The worker's last report on a running job; on a pending one, when it was last queued again
+    # (None: queued once, at ``created_at``).
     heartbeat_at: datetime | None = None
     attempts: int = 0
 
@@ -398,6 +400,16 @@ class JobStore(abc.ABC):
     def stale(self, stale_before: datetime) -> list[Job]:
         """Running jobs whose worker has not reported since ``stale_before``."""
 
+    @abc.abstractmethod
+    def unclaimed(self, queued_before: datetime) -> list[Job]:
+        """Pending jobs queued (or queued again) before ``queued_before`` that no worker has claimed since."""
+
+    @abc.abstractmethod
+    def requeue(self, job_id: str, now: datetime, *, stale_before: datetime, queued_before: datetime) -> bool:
+        """Hand the job back to the queue if it still qualifies: running with no report since ``stale_before``,
+        or pending and queued before ``queued_before``. It becomes PENDING with no worker, queued at ``now``;
+        its progress stays. False if it no longer qualifies (another worker's sweep got there first)."""
+
 
 PartsProgress = Callable[[dict[str, dict[str, int]]], JobProgress]
 
@@ -427,6 +439,10 @@ class JobQueue(abc.ABC):
     @abc.abstractmethod
     def check(self) -> None:
         """Raise ``Unavailable`` if the broker cannot be reached."""
+
+    @abc.abstractmethod
+    def waiting(self) -> int:
+        """How many messages wait in the queue for a worker; raise ``Unavailable`` if the broker cannot be reached."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -32,6 +32,8 @@ class FakeJobQueue(JobQueue):
     def __init__(self, broken: bool = False) -> None:
         self.queued: list[str] = []
         self.broken = broken
+        # How many messages the broker says wait in its queue; tests set it.
+        self.waiting_messages = 0
 
     def enqueue(self, job_id: str) -> None:
         if self.broken:
@@ -41,6 +43,10 @@ class FakeJobQueue(JobQueue):
     def check(self) -> None:
         if self.broken:
             raise Unavailable("the broker cannot be reached")
+
+    def waiting(self) -> int:
+        self.check()
+        return self.waiting_messages
 
     def close(self) -> None:
         pass
@@ -127,11 +133,26 @@ class FakeJobStore(JobStore):
         return self._copy(job)
 
     def stale(self, stale_before: datetime) -> list[Job]:
-        return [
-            self._copy(job)
-            for job in self.jobs.values()
-            if job.state in RUNNING_STATES and (job.heartbeat_at is None or job.heartbeat_at < stale_before)
-        ]
+        return [self._copy(job) for job in self.jobs.values() if _stale(job, stale_before)]
+
+    def unclaimed(self, queued_before: datetime) -> list[Job]:
+        return [self._copy(job) for job in self.jobs.values() if _unclaimed(job, queued_before)]
+
+    def requeue(self, job_id: str, now: datetime, *, stale_before: datetime, queued_before: datetime) -> bool:
+        job = self.jobs.get(job_id)
+        if job is None or not (_stale(job, stale_before) or _unclaimed(job, queued_before)):
+            return False
+        job.state, job.worker, job.heartbeat_at = JobState.PENDING, None, now
+        return True
+
+
+def _stale(job: Job, stale_before: datetime) -> bool:
+    return job.state in RUNNING_STATES and (job.heartbeat_at is None or job.heartbeat_at < stale_before)
+
+
+def _unclaimed(job: Job, queued_before: datetime) -> bool:
+    queued = job.heartbeat_at or job.created_at
+    return job.state == JobState.PENDING and queued is not None and queued < queued_before
 
 
 class FakeSplitJobs(SplitJobs):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import ssl
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from celery import Celery
 from celery.schedules import crontab
@@ -11,12 +13,11 @@ from celery.schedules import crontab
 from core.config import Settings
 from core.ports import JobQueue
 from domain.errors import Unavailable
+from infra.broker.redis_transport import TRANSPORT as REDIS_TRANSPORT
 
 RUN_JOB_TASK = "hireflow.run_job"
 SCHEDULED_BACKUP_TASK = "hireflow.scheduled_backup"
 SCHEDULED_BACKUP = "scheduled-backup"
-RECOVER_JOBS_TASK = "hireflow.recover_jobs"
-RECOVER_STALLED_JOBS = "recover-stalled-jobs"
 QUEUE_NAME = "hireflow"
 # A scheduled backup that waited this long for a worker is dropped: the next one is due soon enough,
 # and workers coming back after an outage should not start a burst of backups.
@@ -48,16 +49,27 @@ def broker_options(settings: Settings) -> tuple[str, dict[str, Any]]:
     }
 
 
+def redis_connection_options(broker_url: str) -> dict[str, Any]:
+    """Celery settings for a ``redis://`` or ``rediss://`` broker: our fixed copy of kombu's Redis transport.
+
+    Naming the transport class makes kombu ignore the URL's scheme, so a ``rediss://`` URL without
+    ``ssl_cert_reqs`` gets TLS with verified certificates here (kombu alone would skip the check).
+    """
+    scheme = urlparse(broker_url).scheme
+    if scheme not in ("redis", "rediss"):
+        return {}
+    options: dict[str, Any] = {"broker_transport": REDIS_TRANSPORT}
+    if scheme == "rediss" and "ssl_cert_reqs" not in parse_qs(urlparse(broker_url).query):
+        options["broker_use_ssl"] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """What ``celery beat`` sends: the recovery of stalled tasks, and a backup on ``BACKUP_SCHEDULE`` (UTC crontab)."""
-    # A worker that dies while the others run is noticed within minutes, not only when a worker next starts.
-    schedule: dict[str, dict[str, Any]] = {
-        RECOVER_STALLED_JOBS: {"task": RECOVER_JOBS_TASK, "schedule": max(60, 4 * settings.job_lease_seconds)}
-    }
+    """What ``celery beat`` sends: a backup on ``BACKUP_SCHEDULE`` (UTC crontab). Stalled jobs are every worker's."""
     if settings.backup_schedule is None:
-        return schedule
+        return {}
     minute, hour, day_of_month, month_of_year, day_of_week = settings.backup_schedule.split()
-    return schedule | {
+    return {
         SCHEDULED_BACKUP: {
             "task": SCHEDULED_BACKUP_TASK,
             "schedule": crontab(
@@ -79,6 +91,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_url=broker,
         broker_transport_options=options,
         broker_connection_retry_on_startup=True,
+        # A worker waits for the broker as long as it is away, instead of giving up after 100 tries.
+        broker_connection_max_retries=None,
         broker_connection_timeout=5,
         task_default_queue=QUEUE_NAME,
         task_acks_late=True,
@@ -92,6 +106,7 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         beat_schedule=beat_schedule(settings),
+        **redis_connection_options(broker),
     )
     return app
 
@@ -117,6 +132,14 @@ class CeleryJobQueue(JobQueue):
             with self.app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
         except Exception as error:  # noqa: BLE001 - a health check reports every failure the same way
+            raise Unavailable("the broker cannot be reached", {"reason": str(error)}) from None
+
+    def waiting(self) -> int:
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+                return int(conn.default_channel.queue_declare(QUEUE_NAME).message_count)
+        except Exception as error:  # noqa: BLE001 - whatever the transport raises, the count is unknown
             raise Unavailable("the broker cannot be reached", {"reason": str(error)}) from None
 
     def close(self) -> None:

@@ -1,5 +1,5 @@
-"""The worker's tasks: run one recorded job, idempotently, retrying while the database is down; and
-the scheduled backup, which records a ``backup`` job like any other and queues it."""
+"""The worker's tasks: run one recorded job, idempotently, waiting a while when the database is down;
+and the scheduled backup, which records a ``backup`` job like any other and queues it."""
 
 from __future__ import annotations
 
@@ -9,19 +9,28 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from celery import Celery, Task
-from sqlalchemy.exc import InterfaceError, OperationalError
+from celery import Celery
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from core.backup_jobs import submit_scheduled_backup
-from core.jobs import RunOutcome, recover_jobs, run_job
+from core.jobs import RunOutcome, handle_delivery
 from domain.errors import Unavailable
-from infra.broker.celery_app import RECOVER_JOBS_TASK, RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
+from infra.broker.celery_app import RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
 
 TRANSIENT = (Unavailable, OperationalError, InterfaceError)
-MAX_DATABASE_RETRIES = 20
-MAX_BACKOFF_SECONDS = 60
 
 log = logging.getLogger("hireflow.worker")
+
+
+def explain_failure(error: Exception) -> str | None:
+    """What a reader of ``/task-status`` may know of a database error: what happened, not its text."""
+    if isinstance(error, IntegrityError):
+        return "the database refused a write that broke one of its rules (a duplicate key or a missing reference)"
+    if isinstance(error, DataError):
+        return "the database refused a value it cannot store"
+    if isinstance(error, DBAPIError):
+        return "the database failed while running the task"
+    return None
 
 
 def worker_id() -> str:
@@ -35,25 +44,25 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
     process too, still bound to the first ``services``.
     """
 
-    @app.task(bind=True, name=RUN_JOB_TASK, shared=False, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-    def run_job_task(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+    # Never retried through Celery: a retry is a new message that Redis could hand out twice. A job
+    # that cannot run now (database down) or runs elsewhere is left to the sweeps of our job table.
+    @app.task(name=RUN_JOB_TASK, shared=False, acks_late=True, reject_on_worker_lost=True)
+    def run_job_task(job_id: str) -> str:
         found = services()
-        lease = found.settings.job_lease_seconds
-        try:
-            outcome = run_job(
-                found.jobs, found.job_kinds, found, job_id, worker=worker_id(), lease_seconds=lease, transient=TRANSIENT
-            )
-        except TRANSIENT as error:
-            attempt = self.request.retries
-            if attempt >= MAX_DATABASE_RETRIES:
-                raise
-            delay = min(MAX_BACKOFF_SECONDS, 2**attempt)
-            log.warning("task %s: database unavailable (%s); retrying in %ss", job_id, type(error).__name__, delay)
-            raise self.retry(countdown=delay) from None
+        outcome = handle_delivery(
+            found.jobs,
+            found.job_kinds,
+            found,
+            job_id,
+            worker=worker_id(),
+            lease_seconds=found.settings.job_lease_seconds,
+            transient=TRANSIENT,
+            explain=explain_failure,
+        )
         if outcome is RunOutcome.BUSY:
-            log.info("task %s is running on another worker; looking again in %ss", job_id, lease)
-            raise self.retry(countdown=lease)
-        log.info("task %s: %s", job_id, outcome.value)
+            log.info("task %s is running on another worker; this copy of its message is dropped", job_id)
+        else:
+            log.info("task %s: %s", job_id, outcome.value)
         return outcome.value
 
     @app.task(name=SCHEDULED_BACKUP_TASK, shared=False, ignore_result=True)
@@ -62,11 +71,3 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
         job = submit_scheduled_backup(found.jobs, found.queue, found.settings.backup_retention)
         log.info("scheduled backup: task %s queued (keeping the newest %s)", job.id, found.settings.backup_retention)
         return job.id
-
-    @app.task(name=RECOVER_JOBS_TASK, shared=False, ignore_result=True)
-    def recover_jobs_task() -> list[str]:
-        found = services()
-        recovered = recover_jobs(found.jobs, found.queue, found.settings.job_lease_seconds)
-        if recovered:
-            log.info("queued again %d task(s) whose worker stopped: %s", len(recovered), ", ".join(recovered))
-        return recovered

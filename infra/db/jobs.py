@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, insert, or_, select, update
 
 from core.ports import (
     FINISHED_STATES,
@@ -178,13 +178,33 @@ class SqlJobStore(JobStore):
         return _job(row) if row else None
 
     def stale(self, stale_before: datetime) -> list[Job]:
-        query = (
-            select(background_jobs)
-            .where(_c.state.in_(_RUNNING), or_(_c.heartbeat_at.is_(None), _c.heartbeat_at < stale_before))
-            .order_by(_c.created_at)
-        )
+        return self._select(_stale(stale_before))
+
+    def unclaimed(self, queued_before: datetime) -> list[Job]:
+        return self._select(_unclaimed(queued_before))
+
+    def requeue(self, job_id: str, now: datetime, *, stale_before: datetime, queued_before: datetime) -> bool:
+        with connect(self.engine) as conn:
+            changed = conn.execute(
+                update(background_jobs)
+                .where(_c.id == job_id, or_(_stale(stale_before), _unclaimed(queued_before)))
+                .values(state=JobState.PENDING.value, worker=None, heartbeat_at=now)
+            ).rowcount
+            conn.commit()
+        return changed == 1
+
+    def _select(self, condition: ColumnElement[bool]) -> list[Job]:
+        query = select(background_jobs).where(condition).order_by(_c.created_at)
         with connect(self.engine) as conn:
             return [_job(row) for row in conn.execute(query).mappings().all()]
+
+
+def _stale(stale_before: datetime) -> ColumnElement[bool]:
+    return and_(_c.state.in_(_RUNNING), or_(_c.heartbeat_at.is_(None), _c.heartbeat_at < stale_before))
+
+
+def _unclaimed(queued_before: datetime) -> ColumnElement[bool]:
+    return and_(_c.state == JobState.PENDING.value, func.coalesce(_c.heartbeat_at, _c.created_at) < queued_before)
 
 
 _COUNT_FIELDS = ("processed", "inserted", "already_exists", "rejected")

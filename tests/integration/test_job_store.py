@@ -83,3 +83,46 @@ def test_the_newest_jobs_come_first_with_filters_and_a_total(services):
     assert [j.id for j in items] == ["job-3", "job-2"] and total == 3
     assert [j.id for j in jobs.newest(kind="ingest", limit=2, offset=2)[0]] == ["job-0"]
     assert [j.id for j in jobs.newest(state=JobState.SUCCESS)[0]] == ["job-3"]
+
+
+def test_a_stalled_running_job_is_handed_back_pending_once_with_its_progress(services):
+    jobs = services.jobs
+    add(jobs, "a")
+    jobs.claim("a", "w1", T0, T0 - LEASE)
+    jobs.report("a", "w1", T0, JobProgress(3000, None, 30.0, {}))
+    later = T0 + timedelta(minutes=1)
+
+    assert jobs.requeue("a", later, stale_before=later - LEASE, queued_before=later - LEASE) is True
+    assert jobs.requeue("a", later, stale_before=later - LEASE, queued_before=later - LEASE) is False
+
+    job = jobs.get("a")
+    assert (job.state, job.worker, job.heartbeat_at) == (JobState.PENDING, None, later)
+    assert job.progress.rows_done == 3000
+    assert jobs.report("a", "w1", later).held is False
+    assert jobs.claim("a", "w2", later, later - LEASE).attempts == 2
+
+
+def test_a_live_job_is_never_handed_back(services):
+    jobs = services.jobs
+    add(jobs, "a")
+    jobs.claim("a", "w1", T0, T0 - LEASE)
+    soon = T0 + timedelta(seconds=10)
+
+    assert jobs.stale(soon - LEASE) == []
+    assert jobs.requeue("a", soon, stale_before=soon - LEASE, queued_before=soon - LEASE) is False
+    assert jobs.get("a").worker == "w1"
+
+
+def test_pending_jobs_count_as_unclaimed_from_when_they_were_last_queued(services):
+    jobs = services.jobs
+    add(jobs, "old", created=T0)
+    add(jobs, "new", created=T0 + timedelta(seconds=50))
+    add(jobs, "running", created=T0)
+    jobs.claim("running", "w1", T0 + timedelta(seconds=55), T0)
+    now = T0 + timedelta(seconds=60)
+    wait = timedelta(seconds=30)
+
+    assert [job.id for job in jobs.unclaimed(now - wait)] == ["old"]
+    assert jobs.requeue("old", now, stale_before=now - LEASE, queued_before=now - wait) is True
+    assert jobs.unclaimed(now - wait) == []
+    assert [job.id for job in jobs.unclaimed(now + timedelta(seconds=1))] == ["old", "new"]

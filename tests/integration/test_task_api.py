@@ -140,7 +140,9 @@ def test_an_unknown_task_is_a_404_everywhere(client):
 def test_a_pending_task_can_be_cancelled_and_then_runs_nothing(client, services, sample):
     task_id = client.post("/upload-files").json["task_id"]
     assert client.delete(f"/task-status/{task_id}").json["state"] == "CANCELLED"
-    assert client.post(f"/task-status/{task_id}/cancel").status_code == 200
+    again = client.post(f"/task-status/{task_id}/cancel")
+    assert again.status_code == 409 and again.json["error"]["code"] == "job_finished"
+    assert again.json["error"]["details"] == {"state": "CANCELLED"}
     run_queued(services)
     assert client.get(f"/task-status/{task_id}").json["state"] == "CANCELLED"
     assert services.store.count_rows("departments") == 0

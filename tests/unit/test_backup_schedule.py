@@ -11,7 +11,6 @@ from cli.serve import child_commands
 from core.config import Settings, load_settings
 from domain.errors import ConfigurationError
 from infra.broker.celery_app import (
-    RECOVER_STALLED_JOBS,
     SCHEDULED_BACKUP,
     SCHEDULED_BACKUP_TASK,
     beat_schedule,
@@ -26,13 +25,13 @@ def settings_with(tmp_path: Path, **environ: str) -> Settings:
 def test_no_backup_is_scheduled_by_default(tmp_path: Path) -> None:
     settings = settings_with(tmp_path)
     assert settings.backup_schedule is None and settings.backup_retention == 7
-    assert list(beat_schedule(settings)) == [RECOVER_STALLED_JOBS]
-    assert list(make_celery(settings).conf.beat_schedule) == [RECOVER_STALLED_JOBS]
+    assert list(beat_schedule(settings)) == []
+    assert list(make_celery(settings).conf.beat_schedule) == []
 
 
 @pytest.mark.parametrize("off", ["", "  ", "off", "OFF", "none"])
 def test_an_empty_or_off_schedule_schedules_nothing(tmp_path: Path, off: str) -> None:
-    assert list(beat_schedule(settings_with(tmp_path, BACKUP_SCHEDULE=off))) == [RECOVER_STALLED_JOBS]
+    assert list(beat_schedule(settings_with(tmp_path, BACKUP_SCHEDULE=off))) == []
 
 
 def test_a_crontab_schedule_sends_the_scheduled_backup_at_those_times_in_utc(tmp_path: Path) -> None:

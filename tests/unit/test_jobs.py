@@ -7,22 +7,25 @@ import pytest
 
 from core.ingest import Cancelled
 from core.jobs import (
+    UNEXPECTED_ERROR,
     Deferred,
     JobKinds,
     ProgressReporter,
     RunOutcome,
     cancel_job,
     get_job,
+    handle_delivery,
     list_jobs,
-    recover_jobs,
     run_job,
     submit_job,
+    sweep_jobs,
 )
-from core.ports import JobState
+from core.ports import JobProgress, JobState
 from domain.errors import InvalidRequest, JobFinished, NotFound, Unavailable
 from tests.job_fakes import FakeJobQueue, FakeJobStore
 
 LEASE = 30
+PENDING = 60
 
 
 class Clock:
@@ -108,15 +111,27 @@ def test_running_a_job_records_progress_then_success_with_its_result(jobs, queue
     assert [p.percent for _, p in jobs.reports if p] == [33.33, 66.67, 100.0]
 
 
-def test_a_job_that_raises_is_recorded_as_failed_with_the_message(jobs, queue):
+def test_a_job_that_raises_fails_with_a_plain_message_and_the_details_go_to_the_log(jobs, queue, caplog):
     def broken(*_: Any) -> dict:
-        raise RuntimeError("disk full")
+        raise RuntimeError('duplicate key value violates unique constraint "hired_employees_pkey"')
 
     job = submit_job(jobs, queue, "restore", {})
     run(jobs, kinds_with("restore", broken), job.id)
 
     assert jobs.get(job.id).state == JobState.FAILURE
-    assert jobs.get(job.id).error == "RuntimeError: disk full"
+    assert jobs.get(job.id).error == UNEXPECTED_ERROR
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and job.id in r.getMessage()]
+    assert logged and "hired_employees_pkey" in str(logged[0].exc_info[1])
+
+
+def test_a_job_that_refuses_its_input_fails_with_the_reason_it_gives(jobs, queue):
+    def refused(*_: Any) -> dict:
+        raise InvalidRequest("the backup of jobs is damaged")
+
+    job = submit_job(jobs, queue, "restore", {})
+    run(jobs, kinds_with("restore", refused), job.id)
+
+    assert jobs.get(job.id).error == "the backup of jobs is damaged"
 
 
 def test_a_kind_with_no_registered_function_fails_the_job(jobs, queue):
@@ -170,16 +185,156 @@ def test_a_job_whose_worker_stopped_reporting_is_taken_over_and_finished(jobs, q
     assert jobs.get(job.id).attempts == 2
 
 
-def test_recovery_queues_again_only_the_jobs_whose_worker_went_silent(jobs, queue, clock):
+def sweep(jobs: FakeJobStore, queue: FakeJobQueue, clock: Clock) -> list[str]:
+    return sweep_jobs(jobs, queue, lease_seconds=LEASE, pending_seconds=PENDING, now=clock)
+
+
+def test_a_sweep_hands_back_only_the_running_jobs_whose_worker_went_silent(jobs, queue, clock):
     silent = submit_job(jobs, queue, "backup", {}, now=clock)
     alive = submit_job(jobs, queue, "backup", {}, now=clock)
     jobs.claim(silent.id, "worker-a", clock(), clock())
-    clock.advance(LEASE + 5)
+    jobs.report(silent.id, "worker-a", clock(), JobProgress(4000, 9000, 44.4))
+    clock.advance(LEASE + 1)
     jobs.claim(alive.id, "worker-b", clock(), clock())
     queue.queued.clear()
+    queue.waiting_messages = 1
 
-    assert recover_jobs(jobs, queue, LEASE, now=clock) == [silent.id]
+    assert sweep(jobs, queue, clock) == [silent.id]
+
     assert queue.queued == [silent.id]
+    handed_back = jobs.get(silent.id)
+    assert handed_back.state == JobState.PENDING and handed_back.worker is None
+    assert handed_back.progress.rows_done == 4000
+    assert jobs.get(alive.id).state == JobState.STARTED
+
+
+def test_a_silent_job_gets_one_new_message_however_many_workers_sweep(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    jobs.claim(job.id, "worker-a", clock(), clock())
+    clock.advance(LEASE + 1)
+    queue.queued.clear()
+    queue.waiting_messages = 1
+
+    first, second = sweep(jobs, queue, clock), sweep(jobs, queue, clock)
+    clock.advance(LEASE)
+    later = sweep(jobs, queue, clock)
+
+    assert (first, second, later) == ([job.id], [], [])
+    assert queue.queued == [job.id]
+
+
+def test_a_job_handed_back_resumes_on_the_next_worker(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    jobs.claim(job.id, "worker-a", clock(), clock())
+    clock.advance(LEASE + 1)
+    sweep(jobs, queue, clock)
+
+    assert run(jobs, kinds_with("backup", counting_backup), job.id, worker="worker-b", now=clock) is RunOutcome.FINISHED
+    assert jobs.get(job.id).state == JobState.SUCCESS and jobs.get(job.id).attempts == 2
+
+
+def test_the_old_worker_of_a_job_handed_back_loses_its_lease_and_records_nothing(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    jobs.claim(job.id, "worker-a", clock(), clock())
+    clock.advance(LEASE + 1)
+    sweep(jobs, queue, clock)
+
+    assert not jobs.report(job.id, "worker-a", clock()).held
+    assert not jobs.finish(job.id, JobState.SUCCESS, clock(), worker="worker-a")
+
+
+def test_a_pending_job_whose_message_was_lost_is_queued_again_once_the_broker_queue_is_empty(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    queue.queued.clear()
+    clock.advance(PENDING - 1)
+    assert sweep(jobs, queue, clock) == []
+
+    clock.advance(2)
+    queue.waiting_messages = 3
+    assert sweep(jobs, queue, clock) == []
+
+    queue.waiting_messages = 0
+    assert sweep(jobs, queue, clock) == [job.id]
+    assert sweep(jobs, queue, clock) == []
+    clock.advance(PENDING + 1)
+    assert sweep(jobs, queue, clock) == [job.id]
+    assert queue.queued == [job.id, job.id]
+
+
+def test_a_sweep_while_the_broker_is_down_loses_no_job(jobs, clock):
+    queue = FakeJobQueue()
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    jobs.claim(job.id, "worker-a", clock(), clock())
+    clock.advance(LEASE + 1)
+    queue.broken = True
+
+    with pytest.raises(Unavailable):
+        sweep(jobs, queue, clock)
+
+    queue.broken = False
+    queue.queued.clear()
+    assert sweep(jobs, queue, clock) == []
+    clock.advance(PENDING + 1)
+    assert sweep(jobs, queue, clock) == [job.id]
+    assert queue.queued == [job.id]
+
+
+class FlakyDatabase:
+    """A job function that runs ``runs_for`` seconds, then finds the database down until ``outage`` seconds later."""
+
+    def __init__(self, clock: Clock, outage: float, runs_for: float = 0) -> None:
+        self.clock = clock
+        self.runs_for = runs_for
+        self.back_at = clock() + timedelta(seconds=runs_for + outage)
+        self.calls = 0
+
+    def __call__(self, *args: Any) -> dict:
+        self.calls += 1
+        if self.calls == 1:
+            self.clock.advance(self.runs_for)
+        if self.clock() < self.back_at:
+            raise Unavailable("the database cannot be reached")
+        return counting_backup(*args)
+
+
+def deliver(jobs: FakeJobStore, kinds: JobKinds, job_id: str, clock: Clock) -> RunOutcome:
+    return handle_delivery(
+        jobs, kinds, None, job_id, worker="worker-a", lease_seconds=LEASE, now=clock, sleep=clock.advance
+    )
+
+
+def test_a_delivery_waits_out_a_short_database_outage_and_finishes_the_job(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    flaky = FlakyDatabase(clock, outage=5)
+
+    assert deliver(jobs, kinds_with("backup", flaky), job.id, clock) is RunOutcome.FINISHED
+
+    assert jobs.get(job.id).state == JobState.SUCCESS
+    assert flaky.calls == 4  # at 0, 1, 3 and 7 seconds
+
+
+def test_a_job_that_ran_for_hours_before_the_database_went_down_still_waits_a_lease_for_it(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    flaky = FlakyDatabase(clock, outage=5, runs_for=3 * 3600)
+
+    assert deliver(jobs, kinds_with("backup", flaky), job.id, clock) is RunOutcome.FINISHED
+    assert flaky.calls == 4
+
+
+def test_a_long_database_outage_sends_no_message_and_the_job_is_queued_again_once_it_is_back(jobs, queue, clock):
+    job = submit_job(jobs, queue, "backup", {}, now=clock)
+    queue.queued.clear()
+    flaky = FlakyDatabase(clock, outage=600)
+
+    kinds = kinds_with("backup", flaky)
+
+    assert deliver(jobs, kinds, job.id, clock) is RunOutcome.UNAVAILABLE
+    assert flaky.calls == 5 and queue.queued == []
+
+    clock.advance(600)
+    assert sweep(jobs, queue, clock) == [job.id]
+    assert deliver(jobs, kinds, job.id, clock) is RunOutcome.FINISHED
+    assert jobs.get(job.id).state == JobState.SUCCESS
 
 
 def test_cancelling_a_pending_job_cancels_it_before_it_runs(jobs, queue):
@@ -216,6 +371,14 @@ def test_a_finished_job_cannot_be_cancelled(jobs, queue):
     job = submit_job(jobs, queue, "backup", {})
     run(jobs, kinds_with("backup", counting_backup), job.id)
     with pytest.raises(JobFinished):
+        cancel_job(jobs, job.id)
+
+
+def test_a_cancelled_job_cannot_be_cancelled_again(jobs, queue):
+    job = submit_job(jobs, queue, "backup", {})
+    cancel_job(jobs, job.id)
+
+    with pytest.raises(JobFinished, match="CANCELLED"):
         cancel_job(jobs, job.id)
 
 
@@ -265,3 +428,13 @@ def test_the_step_after_a_kind_finishes_sees_the_outcome_recorded_and_runs_again
     run(jobs, kinds, job.id, now=clock)
 
     assert seen == [JobState.SUCCESS, JobState.SUCCESS]
+
+
+def test_an_error_the_worker_can_explain_fails_the_job_with_its_plain_words_and_no_internals(jobs, queue):
+    def broken(*_: Any) -> dict:
+        raise RuntimeError('COPY hired_employees, line 7: insert violates "hired_employees_department_id_fkey"')
+
+    job = submit_job(jobs, queue, "ingest", {})
+    run(jobs, kinds_with("ingest", broken), job.id, explain=lambda error: "the database refused a write")
+
+    assert jobs.get(job.id).error == "the database refused a write; the service log has the details under this task id"

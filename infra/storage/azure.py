@@ -7,9 +7,11 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, cast
+from urllib.parse import urlparse
 
 from azure.core.exceptions import (
     AzureError,
+    HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -60,6 +62,7 @@ class AzureBlobStorage(BlobStorage):
             max_single_put_size=write_block,
             max_block_size=write_block,
         )
+        # The first contact, and /health, ask once and soon: a wrong key or endpoint is reported in seconds.
         self._probe = self._client(
             connection_string,
             connection_timeout=2,
@@ -77,9 +80,7 @@ class AzureBlobStorage(BlobStorage):
 
     def _ready(self) -> ContainerClient:
         if not self._container_ready:
-            with self._reachable():
-                _create_if_missing(self._container)
-            self._container_ready = True
+            self.check()
         return self._container
 
     @contextmanager
@@ -87,9 +88,37 @@ class AzureBlobStorage(BlobStorage):
         try:
             yield
         except (ServiceRequestError, ServiceResponseError) as error:
-            raise Unavailable(
-                f"Azure blob storage at {self._container.url} cannot be reached: {type(error).__name__}"
-            ) from error
+            raise self._unavailable(error) from error
+        except HttpResponseError as error:
+            if error.status_code != 403:
+                raise
+            raise self._unavailable(error) from error
+
+    def _unavailable(self, error: AzureError) -> Unavailable:
+        """One line: the endpoint, the account, what went wrong and what to check; never the key."""
+        url = urlparse(self._probe.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        where = f"Azure Blob Storage at {url.hostname}:{port} (account {self._probe.account_name})"
+        if isinstance(error, HttpResponseError) and error.status_code == 403:
+            return Unavailable(
+                f"{where} refused the request ({_code(error)}): check AccountName and AccountKey "
+                "in AZURE_STORAGE_CONNECTION_STRING, and the storage account's firewall"
+            )
+        if isinstance(error, HttpResponseError):
+            return Unavailable(f"{where} answered {error.status_code} {_code(error)}")
+        text = str(error.message or error)
+        if re.search(r"resolve|name or service not known|nodename|getaddrinfo", text, re.IGNORECASE):
+            what = "its host name does not resolve"
+        elif re.search(r"timed out|timeout", text, re.IGNORECASE):
+            what = "it did not answer in time"
+        elif "refused" in text.lower():
+            what = "the connection was refused"
+        else:
+            what = type(error).__name__
+        return Unavailable(
+            f"{where} cannot be reached: {what}; check BlobEndpoint (or AccountName and EndpointSuffix) "
+            "in AZURE_STORAGE_CONNECTION_STRING, and that this machine can reach it"
+        )
 
     def _blob(self, name: str) -> BlobClient:
         checked = check_blob_name(name)
@@ -158,9 +187,7 @@ class AzureBlobStorage(BlobStorage):
         try:
             _create_if_missing(self._probe)
         except AzureError as error:
-            raise Unavailable(
-                f"Azure blob storage at {self._probe.url} cannot be reached: {type(error).__name__}"
-            ) from error
+            raise self._unavailable(error) from error
         self._container_ready = True
 
 
@@ -224,3 +251,8 @@ class _CountingStream:
             data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.count += len(data)
         return data
+
+
+def _code(error: HttpResponseError) -> str:
+    code = getattr(error, "error_code", None)  # set by the storage SDK on the errors it raises
+    return str(getattr(code, "value", code) or error.reason or error.status_code)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 README = ROOT / "README.md"
 README_ADDRESS = "http://127.0.0.1:8000"
 # The README signs in as the default admin with the password `make run` wrote into .env.
-README_ADMIN = ("admin", "password-from-the-readme-test")
+README_ADMIN = {"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": "password-from-the-readme-test"}
 
 
 def curl_blocks() -> list[str]:
@@ -68,8 +68,7 @@ def live_service(tmp_path: Path) -> Iterator[ApiClient]:
     environ = hireflow_environ(
         tmp_path,
         f"sqlite:///{tmp_path / 'hireflow.db'}",
-        ADMIN_USERNAME=README_ADMIN[0],
-        ADMIN_PASSWORD=README_ADMIN[1],
+        **README_ADMIN,
     )
     port = free_port()
     environ["PORT"] = str(port)
@@ -77,7 +76,7 @@ def live_service(tmp_path: Path) -> Iterator[ApiClient]:
     client = ApiClient(f"http://127.0.0.1:{port}")
     try:
         wait_until(client.is_up, 60, "the web server and the broker to answer /health", interval=0.3)
-        client.sign_in(*README_ADMIN)
+        client.sign_in(*README_ADMIN.values())
         yield client
     finally:
         for process in processes:
@@ -90,7 +89,7 @@ def checkout(tmp_path: Path) -> Path:
     folder = tmp_path / "checkout"
     folder.mkdir()
     (folder / "docs").symlink_to(ROOT / "docs")
-    (folder / ".env").write_text(f"JWT_SECRET_KEY=unused-here\nADMIN_PASSWORD={README_ADMIN[1]}\n")
+    (folder / ".env").write_text("".join(f"{name}={value}\n" for name, value in README_ADMIN.items()))
     return folder
 
 

@@ -23,7 +23,7 @@ COMMANDS = ("init-db", "migrate", "serve", "worker")
 STORAGE_COMMANDS = ("migrate", "serve", "worker")  # init-db touches only the database
 # Only a guard against a hang: a command that has not given up by then fails the test.
 HANG_GUARD_SECONDS = 15
-SECRET = "hunter2-not-for-your-eyes"
+HIDDEN = "hunter2-not-for-your-eyes"
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk="
 
 
@@ -70,7 +70,7 @@ def assert_one_clear_line(outcome: Outcome, *words: str) -> None:
     assert outcome.lines[0].startswith("hireflow: "), outcome.text
     for word in words:
         assert word in outcome.lines[0], (word, outcome.text)
-    assert SECRET not in outcome.text and WRONG_KEY not in outcome.text and AZURITE_DEVELOPMENT_KEY not in outcome.text
+    assert HIDDEN not in outcome.text and WRONG_KEY not in outcome.text and AZURITE_DEVELOPMENT_KEY not in outcome.text
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def silent_port() -> Iterator[int]:
 def test_a_database_port_nobody_listens_on_is_named_with_what_to_check(command: str, tmp_path: Path) -> None:
     port = free_port()
 
-    outcome = start_up(command, tmp_path, DATABASE_URL=f"postgresql://postgres:{SECRET}@127.0.0.1:{port}/test")
+    outcome = start_up(command, tmp_path, DATABASE_URL=f"postgresql://postgres:{HIDDEN}@127.0.0.1:{port}/test")
 
     assert_one_clear_line(outcome, "PostgreSQL", f"127.0.0.1:{port}", "refused", "server is running", "DATABASE_URL")
 
@@ -113,7 +113,7 @@ def test_a_database_user_that_does_not_exist_is_named_without_its_password(
     command: str, tmp_path: Path, postgres_admin_url: str
 ) -> None:
     server = make_url(postgres_admin_url)
-    url = server.set(drivername="postgresql", username="no_such_hireflow_user", password=SECRET)
+    url = server.set(drivername="postgresql", username="no_such_hireflow_user", password=HIDDEN)
 
     outcome = start_up(command, tmp_path, DATABASE_URL=url.render_as_string(hide_password=False))
 
@@ -201,7 +201,7 @@ def test_a_broker_url_without_a_scheme_is_refused_before_anything_starts(command
 
 
 def test_a_broker_url_with_another_scheme_is_refused_without_its_password(tmp_path: Path) -> None:
-    outcome = start_up("worker", tmp_path, CELERY_BROKER_URL=f"amqp://guest:{SECRET}@localhost:5672//")
+    outcome = start_up("worker", tmp_path, CELERY_BROKER_URL=f"amqp://guest:{HIDDEN}@localhost:5672//")
 
     assert outcome.code == 2
     assert_one_clear_line(outcome, "CELERY_BROKER_URL", "rediss://")

@@ -19,7 +19,7 @@ from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job
 from core.table_exclusion import JobAdmission
 from infra.avro.format import AvroBackupFormat
 from infra.db.archive import SqlTableArchive
-from infra.db.engine import create_schema, make_engine
+from infra.db.engine import check_connection, create_schema, make_engine
 from infra.db.exclusion import SqlJobAdmission
 from infra.db.jobs import SqlJobStore, SqlSplitJobs
 from infra.db.reports import SqlReportQueries
@@ -94,10 +94,21 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
     settings = settings or load_settings()
     engine = make_engine(settings.database_url)
     if create_tables:
+        check_connection(engine)
         create_schema(engine)
     services = Services(settings, engine, SqlHiringStore(engine), storage_from_settings(settings))
     services.extras["broker_check"] = lambda: services.queue.check()
     return services
+
+
+def check_backing_services(settings: Settings) -> None:
+    """Before a server or worker starts: the database and the storage answer, or ``Unavailable`` says which not, why."""
+    engine = make_engine(settings.database_url)
+    try:
+        check_connection(engine)
+    finally:
+        engine.dispose()
+    storage_from_settings(settings).check()
 
 
 def log_to_stdout(settings: Settings) -> None:

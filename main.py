@@ -31,10 +31,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hireflow: configuration error: {error.message}", file=sys.stderr)
         return 2
     except HireflowError as error:
-        print(f"hireflow: {error.message}", file=sys.stderr)
+        print(f"hireflow: {error.message}{_reason(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _reason(error: HireflowError) -> str:
+    """The driver's reason an error carries in its details, on the same line."""
+    reason = error.details.get("reason") if isinstance(error.details, dict) else None
+    return f" ({reason})" if reason else ""
 
 
 if __name__ == "__main__":

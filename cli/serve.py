@@ -17,7 +17,7 @@ from typing import Any
 from dotenv import load_dotenv
 from gunicorn.app.base import BaseApplication
 
-from bootstrap import bootstrap, log_to_stdout
+from bootstrap import bootstrap, check_backing_services, log_to_stdout
 from cli.local_env import LOCAL_ENV, ensure_local_env
 from core.config import Settings, load_settings
 
@@ -80,6 +80,7 @@ class WebServer(BaseApplication):  # type: ignore[misc]
 def serve_web(_args: argparse.Namespace) -> int:
     settings = load_settings()
     settings.require_web_auth()
+    check_backing_services(settings)
     log_to_stdout(settings)
     bootstrap(settings).dispose()  # the schema migrations, once, before gunicorn forks its workers
     WebServer(settings).run()
@@ -88,6 +89,7 @@ def serve_web(_args: argparse.Namespace) -> int:
 
 def run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
+    check_backing_services(settings)
     from celery_worker import app, exit_code
 
     app.worker_main(

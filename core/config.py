@@ -58,6 +58,8 @@ ENVIRONMENT_VARIABLES = (
     "INGEST_PARTS",
     "INGEST_PART_MIN_BYTES",
 )
+# Celery runs on Redis (rediss:// with TLS, as Azure Cache for Redis wants); anything else is a typo.
+BROKER_SCHEMES = ("redis", "rediss")
 RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
 
 
@@ -233,6 +235,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if origin != "*" and urlparse(origin).scheme not in ("http", "https"):
             raise ConfigurationError(f"CORS_ORIGINS must list origins such as https://example.com or *, got {origin!r}")
 
+    broker_url = _broker_url(get)
+
     return Settings(
         database_url=database_url,
         storage_url=storage_url,
@@ -263,6 +267,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cors_origins=cors_origins,
         trusted_proxies=whole_number("TRUSTED_PROXIES", 0, minimum=0),
     )
+
+
+def _broker_url(get: Callable[..., str | None]) -> str | None:
+    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
+        url = get(name)
+        if not url:
+            continue
+        scheme, separator, _rest = url.partition("://")
+        if not separator or scheme not in BROKER_SCHEMES:
+            shown = re.sub(r"^(.*://)?[^@/]*@", r"\1***@", url)
+            raise ConfigurationError(
+                f"{name} must be a Redis URL such as redis://host:6379/0 or rediss://:password@host:6380/0, "
+                f"got {shown!r}; leave it empty for the embedded transport"
+            )
+        return url
+    return None
 
 
 def _users(get: Callable[..., str | None]) -> tuple[User, ...]:

@@ -13,6 +13,8 @@ from tests.conftest import ROOT
 POSTMAN = ROOT / "docs" / "postman"
 COLLECTION = POSTMAN / "hireflow.postman_collection.json"
 ENVIRONMENT = POSTMAN / "local.postman_environment.json"
+# Only GET requests and the sign-in POST: safe to run against production (docs/deploy-azure.md).
+SMOKE_FOLDER = "Smoke (read-only, safe against production)"
 # Written against the contract of POST /backup, GET /backups and POST /restore, which another branch adds.
 
 

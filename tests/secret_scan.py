@@ -19,7 +19,7 @@ PATTERNS = {
     ),
     "AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
     "assigned secret": re.compile(
-        r"(?i)\b(?:[A-Z_]*(?:PASSWORD|SECRET|SECRET_KEY|API_KEY|ACCESS_KEY))\s*[=:]\s*['\"]?(?!change-me|<|\$[A-Za-z_{(]|\{|[A-Za-z_][\w.]*\(|(?-i:[a-z_]\w*(?:\.[a-z_]\w*)+\b))[^\s'\"#]{12,}"
+        r"(?i)\b(?:[A-Z_]*(?:PASSWORD|SECRET|SECRET_KEY|API_KEY|ACCESS_KEY))\s*[=:]\s*['\"]?(?!change-me|secretref:|keyvaultref:|<|\$[A-Za-z_{(]|\{|[A-Za-z_][\w.]*\(|(?-i:[a-z_]\w*(?:\.[a-z_]\w*)+\b))[^\s'\"#]{12,}"
     ),
     "JWT": re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
 }

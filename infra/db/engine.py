@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from domain.errors import ConfigurationError, Unavailable
 from infra.db.upgrade import upgrade_schema
@@ -23,6 +24,24 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# How long a connection attempt may take before it fails with a message saying what to check.
+# An Azure SQL login goes through a gateway (redirect, TLS, authentication), so it gets longer.
+CONNECT_TIMEOUT_SECONDS = {"postgresql": 5, "mssql": 15}
+DEFAULT_PORTS = {"postgresql": 5432, "mssql": 1433}
+SERVICE_NAMES = {"postgresql": "PostgreSQL", "mssql": "SQL Server"}
+
+
+def connect_timeout_args(url: URL) -> dict[str, Any]:
+    """The driver's connect timeout, unless the URL sets its own (``connect_timeout``, ``ConnectTimeout``)."""
+    backend = url.get_backend_name()
+    given = {key.lower() for key in url.query}
+    if backend == "postgresql" and "connect_timeout" not in given:
+        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS[backend]}
+    if backend == "mssql" and "connecttimeout" not in given:
+        return {"timeout": CONNECT_TIMEOUT_SECONDS[backend]}  # pyodbc sets it as the ODBC login timeout
+    return {}
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     try:
         parsed = make_url(normalise_url(url))
@@ -32,10 +51,18 @@ def make_engine(url: str, **options: Any) -> Engine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise Unavailable(
+                    f"cannot make the folder {folder} for the SQLite database: {error.strerror}; check DATABASE_URL"
+                ) from None
         kwargs["connect_args"] = {"timeout": 30}
     elif backend == "mssql":
         kwargs["fast_executemany"] = True
+    if timeout := connect_timeout_args(parsed):
+        kwargs.setdefault("connect_args", {}).update(timeout)
     kwargs.update(options)
     try:
         engine = create_engine(parsed, **kwargs)
@@ -86,6 +113,54 @@ def connect(engine: Engine) -> Iterator[Connection]:
             yield conn
     except OperationalError as error:
         raise Unavailable("the database cannot be reached", {"reason": first_line(error)}) from None
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once; a database that cannot be reached, or refuses us, raises ``Unavailable`` saying what to check."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:
+        raise Unavailable(connection_error_message(engine.url, error)) from None
+
+
+# What to check, by the words of the driver's message (psycopg, pyodbc, sqlite3).
+HOST_AND_PORT = "that the host and port in DATABASE_URL are right"
+_HINTS = (
+    (r"timeout|timed out", f"{HOST_AND_PORT} and that no firewall drops the connection"),
+    (r"refused|is the server running", f"that the server is running and {HOST_AND_PORT}"),
+    (r"resolve|name or service not known|nodename|getaddrinfo|translate host", "the host name in DATABASE_URL"),
+    (
+        r"database .*does not exist|cannot open database",
+        "the database name in DATABASE_URL (hireflow makes the tables, not the database)",
+    ),
+    (r"role .*does not exist|password|login failed|authentication", "the user name and password in DATABASE_URL"),
+    (r"pg_hba|not allowed to access|firewall", "that the server's firewall or pg_hba.conf lets this machine in"),
+)
+
+
+def connection_error_message(url: URL, error: Exception) -> str:
+    """One line: which database, where, what the driver said, what to check; never the password."""
+    reason = _driver_reason(error)
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return f"cannot open the SQLite database {url.database}: {reason}; check that its folder is writable"
+    hint = next((hint for words, hint in _HINTS if re.search(words, reason, re.IGNORECASE)), "DATABASE_URL")
+    host = f"{url.host or 'localhost'}:{url.port or DEFAULT_PORTS.get(backend, '')}"
+    return (
+        f"cannot connect to {SERVICE_NAMES.get(backend, backend)} at {host}, database {url.database!r} "
+        f"as user {url.username!r}: {reason}; check {hint}"
+    )
+
+
+def _driver_reason(error: Exception) -> str:
+    """The driver's words, without psycopg's "connection to server at ... failed:" or ODBC's [bracketed] prefixes."""
+    text = first_line(error).strip()
+    text = re.sub(r"^.*?connection to server at .*?, port \d+ failed: ", "", text)
+    text = re.sub(r"^(\[[^\]]*\]\s*)+", "", text)
+    return re.sub(r"^FATAL:\s*", "", text) or type(error).__name__
 
 
 def first_line(error: Exception) -> str:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, cast
+from urllib.parse import urlparse
 
 from azure.core.exceptions import (
     AzureError,
@@ -66,6 +67,7 @@ class AzureBlobStorage(BlobStorage):
             max_single_put_size=write_block,
             max_block_size=write_block,
         )
+        # The first contact, and /health, ask once and soon: a wrong key or endpoint is reported in seconds.
         self._probe = self._client(
             connection_string,
             connection_timeout=2,
@@ -83,8 +85,9 @@ class AzureBlobStorage(BlobStorage):
 
     def _ready(self) -> ContainerClient:
         if not self._container_ready:
+            # The first contact asks once, through the probe client: a wrong endpoint fails in seconds.
             with self._reachable(), self._refused(NO_CONTAINER):
-                _create_if_missing(self._container)
+                _create_if_missing(self._probe)
             self._container_ready = True
         return self._container
 
@@ -106,13 +109,40 @@ class AzureBlobStorage(BlobStorage):
             raise Unavailable(message, self._failure(error)) from error
 
     def _failure(self, error: AzureError) -> dict[str, Any]:
-        """What the log gets about a failed call; a client never sees it."""
+        """What the log and the command line get about a failed call; an API client never sees it."""
         return {
+            "reason": self._describe(error),
             "url": self._container.url,
             "error": type(error).__name__,
             "status": getattr(error, "status_code", None),
             "error_code": getattr(error, "error_code", None),
         }
+
+    def _describe(self, error: AzureError) -> str:
+        """One line: the endpoint, the account, what went wrong and what to check; never the key."""
+        url = urlparse(self._probe.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        where = f"Azure Blob Storage at {url.hostname}:{port} (account {self._probe.account_name})"
+        if isinstance(error, HttpResponseError) and error.status_code == 403:
+            return (
+                f"{where} refused the request ({_code(error)}): check AccountName and AccountKey "
+                "in AZURE_STORAGE_CONNECTION_STRING, and the storage account's firewall"
+            )
+        if isinstance(error, HttpResponseError):
+            return f"{where} answered {error.status_code} {_code(error)}"
+        text = str(error.message or error)
+        if re.search(r"resolve|name or service not known|nodename|getaddrinfo", text, re.IGNORECASE):
+            what = "its host name does not resolve"
+        elif re.search(r"timed out|timeout", text, re.IGNORECASE):
+            what = "it did not answer in time"
+        elif "refused" in text.lower():
+            what = "the connection was refused"
+        else:
+            what = type(error).__name__
+        return (
+            f"{where} cannot be reached: {what}; check BlobEndpoint (or AccountName and EndpointSuffix) "
+            "in AZURE_STORAGE_CONNECTION_STRING, and that this machine can reach it"
+        )
 
     def _blob(self, name: str) -> BlobClient:
         checked = check_blob_name(name)
@@ -253,3 +283,8 @@ class _CountingStream:
             data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.count += len(data)
         return data
+
+
+def _code(error: HttpResponseError) -> str:
+    code = getattr(error, "error_code", None)  # set by the storage SDK on the errors it raises
+    return str(getattr(code, "value", code) or error.reason or error.status_code)

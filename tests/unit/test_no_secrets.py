@@ -38,6 +38,7 @@ def test_the_scan_finds_each_kind_of_secret(text: str, kind: str) -> None:
         "AZURE_STORAGE_CONNECTION_STRING=",
         f'AZURITE_DEVELOPMENT_KEY = "{FAKE_KEY}"',
         "password = os.environ['ADMIN_PASSWORD']",
+        "ADMIN_PASSWORD=secretref:admin-password",
         "password = fields.String(required=True, validate=validate.Length(min=1))",
         "JWT_SECRET_KEY=settings.jwt_secret_key,",
         'ADMIN_PASSWORD="$ADMIN_PASSWORD_FROM_THE_SHELL" \\',

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -21,7 +20,7 @@ from api.schemas import (
 )
 from core.csv_export import SpreadsheetSafeWriter
 from core.jobs import cancel_job, get_job, list_jobs
-from core.ports import Job, JobState
+from domain.background_jobs import BackgroundJob, JobState
 
 blp = Blueprint("tasks", __name__, description="Progress, outcome and rejected rows of background tasks")
 
@@ -29,11 +28,7 @@ CSV_PAGE = 1000
 NOT_FOUND = "No task has this id"
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment else None
-
-
-def task_body(job: Job) -> dict[str, Any]:
+def task_body(job: BackgroundJob) -> dict[str, Any]:
     return {
         "task_id": job.id,
         "kind": job.kind,
@@ -46,9 +41,9 @@ def task_body(job: Job) -> dict[str, Any]:
         "result": job.result,
         "error": job.error,
         "cancel_requested": job.cancel_requested,
-        "created_at": _utc(job.created_at),
-        "started_at": _utc(job.started_at),
-        "finished_at": _utc(job.finished_at),
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
         "worker": job.worker,
         "attempts": job.attempts,
     }

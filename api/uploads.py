@@ -10,7 +10,7 @@ from api.deps import services
 from api.parsing import Blueprint
 from api.schemas import ErrorSchema, TaskCreatedSchema
 from core.ingest_jobs import root_sources, submit_ingest, upload_and_submit_ingest
-from core.ports import Job
+from domain.background_jobs import BackgroundJob
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, UnsupportedContentType
 
@@ -23,7 +23,7 @@ def has_body() -> bool:
     return bool(request.content_length) or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
 
 
-def task_created(job: Job) -> Response:
+def task_created(job: BackgroundJob) -> Response:
     location = url_for("tasks.task_status", task_id=job.id)
     response = jsonify({"task_id": job.id, "state": job.state.value, "status_url": location})
     response.status_code = 202

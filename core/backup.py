@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from core.ingest import Cancelled
+from core.clock import Clock, utcnow
 from core.ports import BackupFormat, BackupHeader, BlobStorage, TableArchive, TableReplacement, WriteConflict
+from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec, table_spec
 from domain.errors import (
     BackupFailed,
@@ -107,10 +108,6 @@ def check_backup_id(backup_id: object) -> str:
     return backup_id
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def chosen_tables(tables: Iterable[str] | None) -> list[str]:
     """The chosen tables, checked, in load order (parents first)."""
     if tables is None:
@@ -129,7 +126,7 @@ def backup_tables(
     *,
     on_progress: BackupProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
-    clock: Callable[[], datetime] = _now,
+    clock: Clock = utcnow,
     chunk_rows: int = CHUNK_ROWS,
 ) -> list[BackupInfo]:
     """Back up each chosen table (default: all) to its own file in storage, streaming the rows."""
@@ -146,7 +143,7 @@ def _backup_table(
     table: str,
     on_progress: BackupProgress | None,
     should_stop: Callable[[], bool] | None,
-    clock: Callable[[], datetime],
+    clock: Clock,
     chunk_rows: int,
 ) -> BackupInfo:
     created = clock().astimezone(UTC)

@@ -6,9 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.backup import backup_tables, chosen_tables, find_backup, prune_backups, restore_tables
-from core.jobs import Clock, ProgressReporter, StopCheck, submit_job, utcnow
-from core.ports import BlobStorage, Job, JobQueue, JobStore
+from core.clock import Clock, utcnow
+from core.jobs import ProgressReporter, StopCheck, submit_job
+from core.ports import BlobStorage, JobQueue, JobStore
 from core.table_exclusion import RESTORE, JobAdmission, admitting, check_alone
+from domain.background_jobs import BackgroundJob
 from domain.errors import InvalidRequest
 
 # The key under which each phase's rows appear in a job's counts: {"hired_employees": {"rows": 1929, "verified": ...}}
@@ -22,7 +24,7 @@ def submit_backup(
     *,
     keep: int | None = None,
     now: Clock = utcnow,
-) -> Job:
+) -> BackgroundJob:
     """Queue a backup of the chosen tables (default: all); with ``keep``, older backups beyond it are pruned after."""
     params: dict[str, Any] = {"tables": chosen_tables(tables)}
     if keep is not None:
@@ -32,7 +34,7 @@ def submit_backup(
     return submit_job(jobs, queue, "backup", params, now=now)
 
 
-def submit_scheduled_backup(jobs: JobStore, queue: JobQueue, keep: int, now: Clock = utcnow) -> Job:
+def submit_scheduled_backup(jobs: JobStore, queue: JobQueue, keep: int, now: Clock = utcnow) -> BackgroundJob:
     """What the schedule runs: back up every table, then keep only the newest ``keep`` backups of each."""
     return submit_backup(jobs, queue, keep=keep, now=now)
 
@@ -45,7 +47,7 @@ def submit_restore(
     *,
     admission: JobAdmission,
     now: Clock = utcnow,
-) -> Job:
+) -> BackgroundJob:
     """Queue the restore of ``{table: backup id or None for its newest}``, or of a list of tables, each newest.
 
     Refused at once, before anything is queued, if a table is unknown, a backup id is malformed

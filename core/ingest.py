@@ -16,17 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.csv_records import CountingReader, csv_records
-from core.ports import (
-    BatchTransaction,
-    BlobStorage,
-    Checkpoint,
-    HiringStore,
-    RejectedRow,
-    TableCounts,
-    WriteConflict,
-)
+from core.ports import BatchTransaction, BlobStorage, HiringStore, WriteConflict
+from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec, conflict, table_spec, unknown_reference
 from domain.errors import BatchTooLarge, EmptyBatch
+from domain.loads import Checkpoint, RejectedRow, TableCounts
 from domain.rules import Reason
 
 # One transaction per 1000 rows: large enough to amortise the commit, small enough
@@ -39,10 +33,6 @@ WRITE_RETRIES = 3
 log = logging.getLogger("hireflow.ingest")
 
 ProgressCallback = Callable[[str, TableCounts, int, int | None], None]
-
-
-class Cancelled(Exception):
-    """The job was cancelled; work stopped between two batches."""
 
 
 @dataclass

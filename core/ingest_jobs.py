@@ -6,14 +6,17 @@ import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
+from core.clock import Clock, utcnow
 from core.csv_ranges import plan_ranges
-from core.ingest import Cancelled, ingest_blob
-from core.jobs import Clock, Deferred, ProgressReporter, StopCheck, new_job_id, submit_job, utcnow
-from core.ports import BlobStorage, Job, JobQueue, JobStore, TableCounts
+from core.ingest import ingest_blob
+from core.jobs import ProgressReporter, StopCheck, new_job_id, submit_job
+from core.ports import BlobStorage, JobQueue, JobStore
 from core.split_ingest import parts_for, record_parent_progress, resume_parts, start_parts
 from core.table_exclusion import JobAdmission, admitting, check_alone, check_free
+from domain.background_jobs import BackgroundJob, Cancelled, Deferred
 from domain.entities import HIRED_EMPLOYEES, TABLES
 from domain.errors import InvalidRequest, SourceNotFound, TableBusy
+from domain.loads import TableCounts
 
 # The table whose file can be split between several workers: the largest, and the last loaded, so
 # its parts run once every department and job they refer to is stored.
@@ -41,7 +44,7 @@ def submit_ingest(
     admission: JobAdmission,
     job_id: str | None = None,
     now: Clock = utcnow,
-) -> Job:
+) -> BackgroundJob:
     """Queue the migration of ``{table: blob name}``; refuse it at once if a blob is missing, or with
     ``TableBusy`` while a restore of one of the tables is pending or running."""
     unknown = [table for table in sources if table not in TABLES]
@@ -64,7 +67,7 @@ def upload_and_submit_ingest(
     *,
     admission: JobAdmission,
     now: Clock = utcnow,
-) -> Job:
+) -> BackgroundJob:
     """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration.
 
     If a file cannot be stored (the storage is full, say), the files already stored are deleted again and

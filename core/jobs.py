@@ -15,12 +15,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from core.ingest import Cancelled
-from core.ports import Job, JobProgress, JobQueue, JobState, JobStore, Lease
+from core.clock import Clock, utcnow
+from core.ports import JobQueue, JobStore
+from domain.background_jobs import BackgroundJob, Cancelled, Deferred, JobProgress, JobState, Lease
 from domain.errors import HireflowError, InvalidRequest, JobFinished, NotFound, Unavailable
 
 JOB_KINDS = ("ingest", "backup", "restore", "ingest_part")
@@ -31,7 +32,6 @@ UNEXPECTED_ERROR = f"the task stopped on an unexpected error; {LOG_HINT}"
 
 log = logging.getLogger("hireflow.jobs")
 
-Clock = Callable[[], datetime]
 StopCheck = Callable[[], bool]
 # Says in plain words what an unforeseen error was (``None``: nothing to say), without its text.
 Explain = Callable[[Exception], str | None]
@@ -39,10 +39,6 @@ Explain = Callable[[Exception], str | None]
 
 def _nothing_to_say(_error: Exception) -> str | None:
     return None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class ProgressReporter:
@@ -67,12 +63,8 @@ class ProgressReporter:
         self._record(self.last)
 
 
-class Deferred(Exception):
-    """Raised by a job's function that handed its work to child jobs: they will record its outcome."""
-
-
 JobFunction = Callable[[Any, dict[str, Any], ProgressReporter, StopCheck], dict[str, Any]]
-FinishedHook = Callable[[Any, Job], None]
+FinishedHook = Callable[[Any, BackgroundJob], None]
 
 
 class JobKinds:
@@ -105,7 +97,7 @@ class JobKinds:
 
 @dataclass(frozen=True)
 class JobPage:
-    items: list[Job]
+    items: list[BackgroundJob]
     total: int
     page: int
     per_page: int
@@ -133,12 +125,12 @@ def submit_job(
     *,
     job_id: str | None = None,
     now: Clock = utcnow,
-    record: Callable[[Job], None] | None = None,
-) -> Job:
+    record: Callable[[BackgroundJob], None] | None = None,
+) -> BackgroundJob:
     """Record the job PENDING, then queue it. If the broker refuses it, the job fails and ``Unavailable`` is raised."""
     if kind not in JOB_KINDS:
         raise InvalidRequest(f"unknown job kind {kind!r}", {"accepted": list(JOB_KINDS)})
-    job = Job(id=job_id or new_job_id(), kind=kind, params=params, created_at=now())
+    job = BackgroundJob(id=job_id or new_job_id(), kind=kind, params=params, created_at=now())
     (record or jobs.add)(job)
     try:
         queue.enqueue(job.id)
@@ -148,7 +140,7 @@ def submit_job(
     return job
 
 
-def get_job(jobs: JobStore, job_id: str) -> Job:
+def get_job(jobs: JobStore, job_id: str) -> BackgroundJob:
     job = jobs.get(job_id)
     if job is None:
         raise NotFound(f"no task with id {job_id!r}", {"task_id": job_id})
@@ -165,7 +157,7 @@ def list_jobs(
     return JobPage(items, total, page, per_page)
 
 
-def cancel_job(jobs: JobStore, job_id: str, now: Clock = utcnow) -> Job:
+def cancel_job(jobs: JobStore, job_id: str, now: Clock = utcnow) -> BackgroundJob:
     """A pending job is cancelled at once; a running one stops between two batches. A finished job
     (cancelled before included) stays as it is and ``JobFinished`` is raised."""
     job = get_job(jobs, job_id)
@@ -329,12 +321,14 @@ def run_job(
     return RunOutcome.FINISHED
 
 
-def _finished(job: Job, state: JobState) -> Job:
+def _finished(job: BackgroundJob, state: JobState) -> BackgroundJob:
     job.state = state
     return job
 
 
-def _after_finish(kinds: JobKinds, services: Any, job: Job, transient: tuple[type[BaseException], ...]) -> None:
+def _after_finish(
+    kinds: JobKinds, services: Any, job: BackgroundJob, transient: tuple[type[BaseException], ...]
+) -> None:
     hook = kinds.on_finished(job.kind)
     if hook is None:
         return

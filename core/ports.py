@@ -6,12 +6,12 @@ import abc
 import io
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import IO, Any
 
-from domain.rules import Reason
+from domain.background_jobs import BackgroundJob, JobProgress, JobState, Lease
+from domain.loads import Checkpoint, RejectedRow
 
 
 @dataclass(frozen=True)
@@ -92,47 +92,6 @@ class ByteWindow(io.RawIOBase):
     def close(self) -> None:
         self._stream.close()
         super().close()
-
-
-@dataclass
-class RejectedRow:
-    table: str
-    source: str
-    position: int
-    raw: str
-    reasons: list[Reason]
-    job_id: str | None = None
-    batch: int | None = None
-
-
-@dataclass
-class TableCounts:
-    processed: int = 0
-    inserted: int = 0
-    already_exists: int = 0
-    rejected: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "processed": self.processed,
-            "inserted": self.inserted,
-            "already_exists": self.already_exists,
-            "rejected": self.rejected,
-        }
-
-    def add(self, other: TableCounts) -> None:
-        self.processed += other.processed
-        self.inserted += other.inserted
-        self.already_exists += other.already_exists
-        self.rejected += other.rejected
-
-
-@dataclass
-class Checkpoint:
-    """How far a job got in one source: every record up to ``position`` is committed."""
-
-    position: int
-    counts: TableCounts = field(default_factory=TableCounts)
 
 
 class WriteConflict(Exception):
@@ -291,86 +250,28 @@ class BackupFormat(abc.ABC):
         """Open a backup of ``table``; raises ``InvalidBackup`` if its schema or header is not that table's."""
 
 
-Records = Iterator[tuple[int, Any]]
-
-
-class JobState(StrEnum):
-    PENDING = "PENDING"
-    STARTED = "STARTED"
-    PROGRESS = "PROGRESS"
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    CANCELLED = "CANCELLED"
-
-
-FINISHED_STATES = frozenset({JobState.SUCCESS, JobState.FAILURE, JobState.CANCELLED})
-RUNNING_STATES = frozenset({JobState.STARTED, JobState.PROGRESS})
-
-
-@dataclass(frozen=True)
-class JobProgress:
-    rows_done: int = 0
-    rows_total: int | None = None
-    percent: float = 0.0
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-@dataclass
-class Job:
-    """One background job (ingest, backup, restore) as recorded in our own table."""
-
-    id: str
-    kind: str
-    params: dict[str, Any]
-    state: JobState = JobState.PENDING
-    progress: JobProgress = field(default_factory=JobProgress)
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    cancel_requested: bool = False
-    worker: str | None = None
-    # The worker's last report on a running job; on a pending one, when it was last queued again
-    # (None: queued once, at ``created_at``).
-    heartbeat_at: datetime | None = None
-    attempts: int = 0
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINISHED_STATES
-
-
-@dataclass(frozen=True)
-class Lease:
-    """What a worker learns each time it reports on a job it runs."""
-
-    held: bool
-    cancel_requested: bool = False
-
-
 class JobStore(abc.ABC):
     """Where jobs, their progress and their outcome are recorded; the source of truth for ``/task-status``."""
 
     @abc.abstractmethod
-    def add(self, job: Job) -> None: ...
+    def add(self, job: BackgroundJob) -> None: ...
 
-    def add_all(self, jobs: Sequence[Job]) -> None:
+    def add_all(self, jobs: Sequence[BackgroundJob]) -> None:
         """Record several jobs together; adapters with transactions record all of them or none."""
         for job in jobs:
             self.add(job)
 
     @abc.abstractmethod
-    def get(self, job_id: str) -> Job | None: ...
+    def get(self, job_id: str) -> BackgroundJob | None: ...
 
     @abc.abstractmethod
     def newest(
         self, *, state: JobState | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[list[Job], int]:
+    ) -> tuple[list[BackgroundJob], int]:
         """One page of jobs, newest first, and how many match in all."""
 
     @abc.abstractmethod
-    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> Job | None:
+    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> BackgroundJob | None:
         """Take the job for ``worker`` if it is pending, already held by ``worker``, or its lease went stale
         (last heartbeat before ``stale_before``); mark it STARTED. None if it is finished, missing, or held."""
 
@@ -393,15 +294,15 @@ class JobStore(abc.ABC):
         """Record the outcome of an unfinished job (only while ``worker``, if given, holds it); False otherwise."""
 
     @abc.abstractmethod
-    def request_cancel(self, job_id: str, now: datetime) -> Job | None:
+    def request_cancel(self, job_id: str, now: datetime) -> BackgroundJob | None:
         """Cancel a pending job at once, or flag a running one so its worker stops between batches."""
 
     @abc.abstractmethod
-    def stale(self, stale_before: datetime) -> list[Job]:
+    def stale(self, stale_before: datetime) -> list[BackgroundJob]:
         """Running jobs whose worker has not reported since ``stale_before``."""
 
     @abc.abstractmethod
-    def unclaimed(self, queued_before: datetime) -> list[Job]:
+    def unclaimed(self, queued_before: datetime) -> list[BackgroundJob]:
         """Pending jobs queued (or queued again) before ``queued_before`` that no worker has claimed since."""
 
     @abc.abstractmethod

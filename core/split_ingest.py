@@ -15,13 +15,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from core.clock import Clock, utcnow
 from core.csv_ranges import ByteRange, range_records
 from core.csv_records import CountingReader
-from core.ingest import BATCH_SIZE, Cancelled, ProgressCallback, _Loader
-from core.jobs import Clock, ProgressReporter, StopCheck, utcnow
-from core.ports import BlobStorage, HiringStore, Job, JobProgress, JobQueue, JobState, JobStore, TableCounts
+from core.ingest import BATCH_SIZE, ProgressCallback, _Loader
+from core.jobs import ProgressReporter, StopCheck
+from core.ports import BlobStorage, HiringStore, JobQueue, JobStore
 from core.table_exclusion import check_alone
+from domain.background_jobs import BackgroundJob, Cancelled, JobProgress, JobState
 from domain.entities import table_spec
+from domain.loads import TableCounts
 
 PART_KIND = "ingest_part"
 _PART_IDS = uuid.UUID("5d0c7d1e-9b5f-4a8e-9a57-2f3c61a0e2b4")
@@ -86,11 +89,11 @@ def start_parts(
     bytes_before: int,
     bytes_total: int,
     now: Clock = utcnow,
-) -> list[Job]:
+) -> list[BackgroundJob]:
     """Record one ``ingest_part`` job per range, all or none, then queue each."""
     lines = sum(r.lines for r in ranges)
     children = [
-        Job(
+        BackgroundJob(
             id=part_job_id(parent_id, number),
             kind=PART_KIND,
             params={
@@ -131,7 +134,7 @@ def resume_parts(services: Any, parent_id: str, now: Clock = utcnow) -> bool:
     return True
 
 
-def siblings(jobs: JobStore, part: Job) -> list[Job | None]:
+def siblings(jobs: JobStore, part: BackgroundJob) -> list[BackgroundJob | None]:
     parent_id, count = part.params["parent"], part.params["parts"]
     return [jobs.get(part_job_id(parent_id, number)) for number in range(count)]
 
@@ -191,7 +194,7 @@ def ingest_part_job(
     return {"tables": {table: counts.as_dict()}, **counts.as_dict()}
 
 
-def finish_parent_if_last(services: Any, part: Job, now: Clock = utcnow) -> bool:
+def finish_parent_if_last(services: Any, part: BackgroundJob, now: Clock = utcnow) -> bool:
     """Once every part finished, record the parent's outcome: SUCCESS with the summed counts, or FAILURE
     (CANCELLED) if a part failed (was cancelled). Safe to call from every part: one call records it."""
     children = siblings(services.jobs, part)
@@ -224,7 +227,7 @@ def finish_parent_if_last(services: Any, part: Job, now: Clock = utcnow) -> bool
     return bool(recorded)
 
 
-def _table_counts(store: HiringStore, parent: Job, split_table: str, parts: int) -> dict[str, TableCounts]:
+def _table_counts(store: HiringStore, parent: BackgroundJob, split_table: str, parts: int) -> dict[str, TableCounts]:
     tables: dict[str, TableCounts] = {}
     for table in parent.params["sources"]:
         keys = [part_key(table, n) for n in range(parts)] if table == split_table else [table]

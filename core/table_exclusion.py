@@ -17,7 +17,7 @@ import abc
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from core.ports import RUNNING_STATES, Job
+from domain.background_jobs import RUNNING_STATES, BackgroundJob
 from domain.errors import TableBusy
 
 RESTORE = "restore"
@@ -25,19 +25,19 @@ RESTORE = "restore"
 BATCH = "batch"
 WRITER_KINDS = ("ingest", "ingest_part", RESTORE)
 
-Blocks = Callable[[Job], bool]
+Blocks = Callable[[BackgroundJob], bool]
 
 
 class JobAdmission(abc.ABC):
     """Records a job unless one it must not run beside is pending or running."""
 
     @abc.abstractmethod
-    def add_unless(self, job: Job, blocks: Blocks) -> Job | None:
+    def add_unless(self, job: BackgroundJob, blocks: Blocks) -> BackgroundJob | None:
         """Record ``job`` unless a pending or running job for which ``blocks`` is true is recorded; return
         the oldest such job instead. Calls take turns, so two at the same instant never both pass."""
 
     @abc.abstractmethod
-    def unfinished(self, kinds: Collection[str]) -> list[Job]:
+    def unfinished(self, kinds: Collection[str]) -> list[BackgroundJob]:
         """The pending and running jobs of these kinds, oldest first."""
 
 
@@ -53,7 +53,7 @@ def tables_written(kind: str, params: dict[str, Any]) -> frozenset[str]:
 
 
 def _blocks(kind: str, tables: frozenset[str], own_id: str | None = None) -> Blocks:
-    def blocks(other: Job) -> bool:
+    def blocks(other: BackgroundJob) -> bool:
         return (
             other.id != own_id
             and RESTORE in (kind, other.kind)
@@ -63,7 +63,7 @@ def _blocks(kind: str, tables: frozenset[str], own_id: str | None = None) -> Blo
     return blocks
 
 
-def refusal(kind: str, tables: Iterable[str], blocker: Job) -> TableBusy:
+def refusal(kind: str, tables: Iterable[str], blocker: BackgroundJob) -> TableBusy:
     """The 409 that names the job in the way."""
     shared = sorted(set(tables) & tables_written(blocker.kind, blocker.params))
     names = " and ".join(shared)
@@ -77,10 +77,10 @@ def refusal(kind: str, tables: Iterable[str], blocker: Job) -> TableBusy:
     return TableBusy(message, details)
 
 
-def admitting(admission: JobAdmission) -> Callable[[Job], None]:
+def admitting(admission: JobAdmission) -> Callable[[BackgroundJob], None]:
     """How ``submit_job`` records a job that writes tables: ``TableBusy`` if a job in the way is unfinished."""
 
-    def add(job: Job) -> None:
+    def add(job: BackgroundJob) -> None:
         tables = tables_written(job.kind, job.params)
         blocker = admission.add_unless(job, _blocks(job.kind, tables, job.id))
         if blocker is not None:

@@ -8,22 +8,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.ports import (
-    FINISHED_STATES,
-    RUNNING_STATES,
-    HiringStore,
-    Job,
-    JobProgress,
-    JobQueue,
-    JobState,
-    JobStore,
-    Lease,
-    PartsProgress,
-    SplitJobs,
-    TableCounts,
-)
+from core.ports import HiringStore, JobQueue, JobStore, PartsProgress, SplitJobs
 from core.table_exclusion import Blocks, JobAdmission
+from domain.background_jobs import FINISHED_STATES, RUNNING_STATES, BackgroundJob, JobProgress, JobState, Lease
 from domain.errors import Unavailable
+from domain.loads import TableCounts
 
 
 class FakeJobQueue(JobQueue):
@@ -54,22 +43,22 @@ class FakeJobQueue(JobQueue):
 
 class FakeJobStore(JobStore):
     def __init__(self) -> None:
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, BackgroundJob] = {}
         self.reports: list[tuple[str, JobProgress | None]] = []
 
-    def _copy(self, job: Job) -> Job:
+    def _copy(self, job: BackgroundJob) -> BackgroundJob:
         return dataclasses.replace(job)
 
-    def add(self, job: Job) -> None:
+    def add(self, job: BackgroundJob) -> None:
         self.jobs[job.id] = self._copy(job)
 
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str) -> BackgroundJob | None:
         job = self.jobs.get(job_id)
         return self._copy(job) if job else None
 
     def newest(
         self, *, state: JobState | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[list[Job], int]:
+    ) -> tuple[list[BackgroundJob], int]:
         found = [
             job
             for job in self.jobs.values()
@@ -78,7 +67,7 @@ class FakeJobStore(JobStore):
         found.sort(key=lambda job: job.created_at or datetime.min, reverse=True)
         return [self._copy(job) for job in found[offset : offset + limit]], len(found)
 
-    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> Job | None:
+    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> BackgroundJob | None:
         job = self.jobs.get(job_id)
         if job is None or job.finished:
             return None
@@ -122,7 +111,7 @@ class FakeJobStore(JobStore):
             job.progress = progress
         return True
 
-    def request_cancel(self, job_id: str, now: datetime) -> Job | None:
+    def request_cancel(self, job_id: str, now: datetime) -> BackgroundJob | None:
         job = self.jobs.get(job_id)
         if job is None:
             return None
@@ -132,10 +121,10 @@ class FakeJobStore(JobStore):
             job.cancel_requested = True
         return self._copy(job)
 
-    def stale(self, stale_before: datetime) -> list[Job]:
+    def stale(self, stale_before: datetime) -> list[BackgroundJob]:
         return [self._copy(job) for job in self.jobs.values() if _stale(job, stale_before)]
 
-    def unclaimed(self, queued_before: datetime) -> list[Job]:
+    def unclaimed(self, queued_before: datetime) -> list[BackgroundJob]:
         return [self._copy(job) for job in self.jobs.values() if _unclaimed(job, queued_before)]
 
     def requeue(self, job_id: str, now: datetime, *, stale_before: datetime, queued_before: datetime) -> bool:
@@ -146,11 +135,11 @@ class FakeJobStore(JobStore):
         return True
 
 
-def _stale(job: Job, stale_before: datetime) -> bool:
+def _stale(job: BackgroundJob, stale_before: datetime) -> bool:
     return job.state in RUNNING_STATES and (job.heartbeat_at is None or job.heartbeat_at < stale_before)
 
 
-def _unclaimed(job: Job, queued_before: datetime) -> bool:
+def _unclaimed(job: BackgroundJob, queued_before: datetime) -> bool:
     queued = job.heartbeat_at or job.created_at
     return job.state == JobState.PENDING and queued is not None and queued < queued_before
 
@@ -186,14 +175,14 @@ class FakeJobAdmission(JobAdmission):
         self.jobs = jobs
         self._turn = threading.Lock()
 
-    def add_unless(self, job: Job, blocks: Blocks) -> Job | None:
+    def add_unless(self, job: BackgroundJob, blocks: Blocks) -> BackgroundJob | None:
         with self._turn:
             blocker = next((other for other in self.unfinished(None) if blocks(other)), None)
             if blocker is None:
                 self.jobs.add(job)
             return blocker
 
-    def unfinished(self, kinds: Collection[str] | None) -> list[Job]:
+    def unfinished(self, kinds: Collection[str] | None) -> list[BackgroundJob]:
         found = [job for job in self.jobs.jobs.values() if not job.finished and (kinds is None or job.kind in kinds)]
         found.sort(key=lambda job: (job.created_at or datetime.min, job.id))
         return [dataclasses.replace(job) for job in found]

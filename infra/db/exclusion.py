@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, func, insert, select
 
-from core.ports import FINISHED_STATES, Job, JobState
 from core.table_exclusion import Blocks, JobAdmission
+from domain.background_jobs import FINISHED_STATES, BackgroundJob, JobState
 from infra.db.engine import connect
 from infra.db.jobs import job_values
 from infra.db.schema import background_jobs
+from infra.db.utc import from_column
 
 _c = background_jobs.c
 _FINISHED = [state.value for state in FINISHED_STATES]
@@ -33,9 +34,15 @@ def unfinished_statement(kinds: Collection[str] | None = None) -> Select[Any]:
     return query.order_by(_c.created_at, _c.id)
 
 
-def _unfinished(conn: Connection, kinds: Collection[str] | None = None) -> Iterator[Job]:
+def _unfinished(conn: Connection, kinds: Collection[str] | None = None) -> Iterator[BackgroundJob]:
     for row in conn.execute(unfinished_statement(kinds)):
-        yield Job(id=row.id, kind=row.kind, params=row.params, state=JobState(row.state), created_at=row.created_at)
+        yield BackgroundJob(
+            id=row.id,
+            kind=row.kind,
+            params=row.params,
+            state=JobState(row.state),
+            created_at=from_column(row.created_at),
+        )
 
 
 def _take_turns(conn: Connection) -> None:
@@ -54,7 +61,7 @@ class SqlJobAdmission(JobAdmission):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add_unless(self, job: Job, blocks: Blocks) -> Job | None:
+    def add_unless(self, job: BackgroundJob, blocks: Blocks) -> BackgroundJob | None:
         with connect(self.engine) as conn:
             _take_turns(conn)
             blocker = next((other for other in _unfinished(conn) if blocks(other)), None)
@@ -65,6 +72,6 @@ class SqlJobAdmission(JobAdmission):
                 conn.rollback()
         return blocker
 
-    def unfinished(self, kinds: Collection[str]) -> list[Job]:
+    def unfinished(self, kinds: Collection[str]) -> list[BackgroundJob]:
         with connect(self.engine) as conn:
             return list(_unfinished(conn, kinds))

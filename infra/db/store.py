@@ -6,7 +6,6 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -28,18 +27,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core.ports import BatchTransaction, Checkpoint, HiringStore, RejectedRow, TableCounts, WriteConflict
+from core.clock import utcnow
+from core.ports import BatchTransaction, HiringStore, WriteConflict
+from domain.loads import COUNT_FIELDS, Checkpoint, RejectedRow, TableCounts
 from infra.db.engine import connect
 from infra.db.schema import HIRING_TABLES, ingest_checkpoints, rejected_rows
+from infra.db.utc import to_column
 
-_COUNT_FIELDS = ("processed", "inserted", "already_exists", "rejected")
 # A batch whose ids span at most this many times its size is looked up by id range, one
 # indexed scan, rather than by a list of a thousand bound ids; files are mostly in id order.
 DENSE_SPAN = 4
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class BulkInserter:
@@ -163,7 +160,7 @@ class SqlBatchTransaction(BatchTransaction):
             raise
 
     def log_rejections(self, rejections: Sequence[RejectedRow]) -> None:
-        now = _utcnow()
+        now = to_column(utcnow())
         self._conn.execute(
             insert(rejected_rows),
             [
@@ -182,7 +179,7 @@ class SqlBatchTransaction(BatchTransaction):
         )
 
     def save_checkpoint(self, job_id: str, table: str, checkpoint: Checkpoint) -> None:
-        values = {"position": checkpoint.position, "updated_at": _utcnow(), **checkpoint.counts.as_dict()}
+        values = {"position": checkpoint.position, "updated_at": to_column(utcnow()), **checkpoint.counts.as_dict()}
         c = ingest_checkpoints.c
         changed = self._conn.execute(
             update(ingest_checkpoints).where(c.job_id == job_id, c.table_name == table).values(**values)
@@ -232,7 +229,7 @@ class SqlHiringStore(HiringStore):
             )
         if row is None:
             return None
-        return Checkpoint(row["position"], TableCounts(**{k: row[k] for k in _COUNT_FIELDS}))
+        return Checkpoint(row["position"], TableCounts(**{k: row[k] for k in COUNT_FIELDS}))
 
     def rejections(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         c = rejected_rows.c

@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 
 from core.ingest_jobs import root_sources, submit_ingest
 from core.jobs import run_job
-from core.ports import JobState
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
+from domain.background_jobs import JobState
 from domain.entities import HIRED_EMPLOYEES
 from infra.db.schema import departments, hired_employees, ingest_checkpoints, jobs, rejected_rows
 

@@ -16,8 +16,9 @@ from api import create_app
 from core.backup import backup_tables, restore_tables
 from core.ingest import insert_records
 from core.jobs import run_job
-from core.ports import BatchTransaction, Checkpoint, HiringStore, WriteConflict
+from core.ports import BatchTransaction, HiringStore, WriteConflict
 from domain.entities import TABLES
+from domain.loads import Checkpoint
 from infra.db.schema import HIRING_TABLES
 from infra.storage.local import LocalFolderStorage
 from tests.conftest import sign_in

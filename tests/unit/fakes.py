@@ -6,17 +6,9 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from core.ports import (
-    BatchTransaction,
-    Checkpoint,
-    HiringStore,
-    RejectedRow,
-    TableArchive,
-    TableReplacement,
-    TableSnapshot,
-    WriteConflict,
-)
+from core.ports import BatchTransaction, HiringStore, TableArchive, TableReplacement, TableSnapshot, WriteConflict
 from domain.entities import TABLES
+from domain.loads import Checkpoint, RejectedRow
 
 
 class FakeSnapshot(TableSnapshot):

@@ -15,7 +15,7 @@ from core.backup import (
     restore_table,
     restore_tables,
 )
-from core.ingest import Cancelled
+from domain.background_jobs import Cancelled
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, RestoreRefused, UnknownTable
 from infra.avro.format import AvroBackupFormat
 from infra.storage.local import LocalFolderStorage

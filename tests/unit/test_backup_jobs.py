@@ -14,7 +14,8 @@ from bootstrap import job_kinds
 from core.backup import backup_tables, list_backups
 from core.backup_jobs import submit_backup, submit_restore, submit_scheduled_backup
 from core.jobs import JobKinds, run_job
-from core.ports import BackupFormat, BlobStorage, JobProgress, JobState, Lease, TableReplacement
+from core.ports import BackupFormat, BlobStorage, TableReplacement
+from domain.background_jobs import JobProgress, JobState, Lease
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, UnknownTable
 from infra.avro.format import AvroBackupFormat
 from infra.storage.local import LocalFolderStorage

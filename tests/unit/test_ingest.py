@@ -7,8 +7,9 @@ from typing import IO
 
 import pytest
 
-from core.ingest import BATCH_SIZE, Cancelled, ingest_blob, insert_records
+from core.ingest import BATCH_SIZE, ingest_blob, insert_records
 from core.ports import BlobInfo, BlobStorage
+from domain.background_jobs import Cancelled
 from domain.errors import BatchTooLarge, EmptyBatch, SourceNotFound
 from tests.unit.fakes import FakeHiringStore
 

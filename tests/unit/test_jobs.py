@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from core.ingest import Cancelled
 from core.jobs import (
     UNEXPECTED_ERROR,
-    Deferred,
     JobKinds,
     ProgressReporter,
     RunOutcome,
@@ -20,7 +18,7 @@ from core.jobs import (
     submit_job,
     sweep_jobs,
 )
-from core.ports import JobProgress, JobState
+from domain.background_jobs import Cancelled, Deferred, JobProgress, JobState
 from domain.errors import InvalidRequest, JobFinished, NotFound, Unavailable
 from tests.job_fakes import FakeJobQueue, FakeJobStore
 
@@ -30,7 +28,7 @@ PENDING = 60
 
 class Clock:
     def __init__(self) -> None:
-        self.moment = datetime(2021, 6, 1, 9, 0, 0)
+        self.moment = datetime(2021, 6, 1, 9, 0, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.moment

@@ -13,9 +13,9 @@ from core.config import Settings, load_settings
 from core.csv_ranges import plan_ranges
 from core.ingest_jobs import ingest_job, root_sources, submit_ingest
 from core.jobs import JobKinds, RunOutcome, cancel_job, run_job
-from core.ports import Job, JobState
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
 from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job, ingest_range, part_key
+from domain.background_jobs import BackgroundJob, JobState
 from domain.entities import HIRED_EMPLOYEES
 from tests.job_fakes import FakeJobAdmission, FakeJobQueue, FakeJobStore, FakeSplitJobs
 from tests.unit.fakes import FakeHiringStore
@@ -68,15 +68,15 @@ def run(services: Services, job_id: str, registry: JobKinds | None = None, worke
     return run_job(services.jobs, registry or kinds(), services, job_id, worker=worker, lease_seconds=30)
 
 
-def submit(services: Services) -> Job:
+def submit(services: Services) -> BackgroundJob:
     return submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
 
 
-def parts_of(services: Services, parent: Job) -> list[Job]:
+def parts_of(services: Services, parent: BackgroundJob) -> list[BackgroundJob]:
     return [job for job in services.jobs.jobs.values() if job.params.get("parent") == parent.id]
 
 
-def fanned_out(parts: int = 3) -> tuple[Services, Job]:
+def fanned_out(parts: int = 3) -> tuple[Services, BackgroundJob]:
     services = services_with(parts)
     parent = submit(services)
     assert run(services, parent.id) == RunOutcome.DEFERRED
@@ -100,7 +100,7 @@ def test_a_large_employees_file_is_handed_to_parts_once_departments_and_jobs_are
     assert [p.params["start"] for p in parts[1:]] == [p.params["end"] for p in parts[:-1]]
 
 
-def one_worker() -> tuple[Services, Job]:
+def one_worker() -> tuple[Services, BackgroundJob]:
     single = services_with(1)
     alone = submit(single)
     assert run(single, alone.id) == RunOutcome.FINISHED

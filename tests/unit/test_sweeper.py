@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from core.clock import utcnow
 from core.config import load_settings
-from core.jobs import submit_job, utcnow
+from core.jobs import submit_job
 from infra.broker.sweeper import Sweeper
 from tests.job_fakes import FakeJobQueue, FakeJobStore
 

@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from core.ports import Job, JobState
 from core.table_exclusion import BATCH, admitting, check_alone, check_free, tables_written
+from domain.background_jobs import BackgroundJob, JobState
 from domain.errors import TableBusy
 from tests.job_fakes import FakeJobAdmission, FakeJobStore
 
-START = datetime(2026, 11, 22, 3, 15)
+START = datetime(2026, 11, 22, 3, 15, tzinfo=UTC)
 
 
-def job(kind: str, number: int, state: JobState = JobState.PENDING, **params: Any) -> Job:
-    return Job(
+def job(kind: str, number: int, state: JobState = JobState.PENDING, **params: Any) -> BackgroundJob:
+    return BackgroundJob(
         id=f"{kind}-{number}", kind=kind, params=params, state=state, created_at=START + timedelta(seconds=number)
     )
 
 
-def restore(number: int, *tables: str, state: JobState = JobState.PENDING) -> Job:
+def restore(number: int, *tables: str, state: JobState = JobState.PENDING) -> BackgroundJob:
     return job("restore", number, state, backups=dict.fromkeys(tables))
 
 
-def ingest(number: int, *tables: str, state: JobState = JobState.PENDING) -> Job:
+def ingest(number: int, *tables: str, state: JobState = JobState.PENDING) -> BackgroundJob:
     return job("ingest", number, state, sources={t: f"{t}.csv" for t in tables})
 
 
-def part(number: int, table: str) -> Job:
+def part(number: int, table: str) -> BackgroundJob:
     return job("ingest_part", number, table=table, parent="ingest-0", part=0, parts=2)
 
 

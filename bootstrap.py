@@ -14,7 +14,7 @@ from core.config import Settings, load_settings
 from core.ingest_jobs import ingest_job
 from core.jobs import JobKinds
 from core.ports import BackupFormat, BlobStorage, HiringStore, JobQueue, JobStore, SplitJobs, TableArchive
-from core.reports import ReportQueries
+from core.reports.ports import ReportQueries
 from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job
 from core.table_exclusion import JobAdmission
 from infra.avro.format import AvroBackupFormat

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.backup import BACKUP_ID
 from core.jobs import JOB_KINDS
-from core.reports import DEFAULT_YEAR, MEAN_DEFINITION
+from core.reports.hiring import DEFAULT_YEAR, MEAN_DEFINITION
 from domain.background_jobs import JobState
 from domain.entities import TABLES
 from domain.rules import MAX_YEAR, MIN_YEAR

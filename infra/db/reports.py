@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, Select, and_, case, func, select
 
-from core.reports import DepartmentHires, QuarterHires, ReportQueries, year_bounds
+from core.reports.ports import DepartmentHires, QuarterHires, ReportQueries, year_bounds
 from infra.db.engine import connect
 from infra.db.schema import departments, hired_employees, jobs
 

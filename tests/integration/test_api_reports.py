@@ -13,7 +13,7 @@ from api import create_app
 from bootstrap import Services, bootstrap
 from core.config import load_settings
 from core.ingest import ingest_sources
-from core.reports import MEAN_DEFINITION
+from core.reports.hiring import MEAN_DEFINITION
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage
 from tests import challenge

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.dialects import mssql, postgresql, sqlite
 
 from core.ingest import ingest_sources, insert_records
-from core.reports import hired_by_quarter, hiring_above_average
+from core.reports.hiring import hired_by_quarter, hiring_above_average
 from domain.entities import TABLES
 from infra.db.engine import create_schema, make_engine
 from infra.db.reports import SqlReportQueries, hires_by_department_statement, hires_by_quarter_statement

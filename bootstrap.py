@@ -9,11 +9,12 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
-from core.backup_jobs import backup_job, restore_job
+from core.backup.handlers import backup_job, restore_job
+from core.backup.ports import BackupFormat, TableArchive
 from core.config import Settings, load_settings
 from core.ingest_jobs import ingest_job
 from core.jobs import JobKinds
-from core.ports import BackupFormat, BlobStorage, HiringStore, JobQueue, JobStore, SplitJobs, TableArchive
+from core.ports import BlobStorage, HiringStore, JobQueue, JobStore, SplitJobs
 from core.reports.ports import ReportQueries
 from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job
 from core.table_exclusion import JobAdmission

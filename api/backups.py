@@ -17,8 +17,8 @@ from api.schemas import (
     TaskCreatedSchema,
 )
 from api.uploads import has_body, task_created
-from core.backup import list_backups
-from core.backup_jobs import submit_backup, submit_restore
+from core.backup.catalogue import list_backups
+from core.backup.submit import submit_backup, submit_restore
 from domain.errors import UnsupportedContentType
 
 blp = Blueprint("backups", __name__, description="Avro backups of each table, and restores that check every file first")

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.backup import BACKUP_ID
+from core.backup.catalogue import BACKUP_ID
 from core.jobs import JOB_KINDS
 from core.reports.hiring import DEFAULT_YEAR, MEAN_DEFINITION
 from domain.background_jobs import JobState

@@ -7,7 +7,9 @@ import sys
 
 from bootstrap import bootstrap
 from cli.output import RowProgressBars, format_table
-from core.backup import backup_tables, list_backups, restore_tables
+from core.backup.back_up import backup_tables
+from core.backup.catalogue import list_backups
+from core.backup.restore import restore_tables
 from domain.entities import TABLES
 
 

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import fastavro
 
-from core.ports import BackupFileReader, BackupFormat, BackupHeader
+from core.backup.ports import BackupFileReader, BackupFormat, BackupHeader
 from domain.entities import TABLES
 from domain.errors import InvalidBackup
 

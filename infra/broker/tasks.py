@@ -12,7 +12,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from core.backup_jobs import submit_scheduled_backup
+from core.backup.submit import submit_scheduled_backup
 from core.jobs import RunOutcome, handle_delivery
 from domain.errors import Unavailable
 from infra.broker.celery_app import RUN_JOB_TASK, SCHEDULED_BACKUP_TASK

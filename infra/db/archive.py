@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, Delete, Engine, Select, Table, Update, bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from core.ports import TableArchive, TableReplacement, TableSnapshot, WriteConflict
+from core.backup.ports import TableArchive, TableReplacement, TableSnapshot
+from core.ports import WriteConflict
 from infra.db.engine import connect, first_line
 from infra.db.schema import HIRING_TABLES
 from infra.db.store import bulk_inserter, is_write_conflict

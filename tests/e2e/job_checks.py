@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.processes import wait_until
-from core.backup_jobs import submit_backup
+from core.backup.submit import submit_backup
 from core.ingest_jobs import root_sources, submit_ingest
 from domain.background_jobs import BackgroundJob
 from infra.db.schema import hired_employees, rejected_rows

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from bootstrap import bootstrap
-from core.backup_jobs import submit_backup
+from core.backup.submit import submit_backup
 from core.config import load_settings
 from tests.conftest import ADMIN, free_port, hireflow_environ
 from tests.e2e.api_client import ApiClient, seed_storage, start, stop, wait_until

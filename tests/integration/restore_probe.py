@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bootstrap import bootstrap
-from core.backup import restore_tables
+from core.backup.restore import restore_tables
 from core.config import load_settings
 from domain.errors import HireflowError
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bootstrap import bootstrap
-from core.backup import backup_tables
+from core.backup.back_up import backup_tables
 from core.config import load_settings
 from core.ingest import ingest_blob, ingest_sources
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows

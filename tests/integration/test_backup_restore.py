@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, select, update
 
-from core.backup import BackupInfo, backup_tables, list_backups, restore_table, restore_tables
+from core.backup.back_up import backup_tables
+from core.backup.catalogue import BackupInfo, list_backups
+from core.backup.ports import BackupHeader, TableArchive, TableReplacement, TableSnapshot
+from core.backup.restore import restore_table, restore_tables
 from core.ingest import ingest_sources
-from core.ports import BackupHeader, BlobStorage, TableArchive, TableReplacement, TableSnapshot, WriteConflict
+from core.ports import BlobStorage, WriteConflict
 from domain.entities import TABLES
 from domain.errors import BackupNotFound, InvalidBackup, InvalidBackupId, RestoreRefused, UnknownTable
 from infra.avro.format import AvroBackupFormat

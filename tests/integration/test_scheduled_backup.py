@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.backup import list_backups
+from core.backup.catalogue import list_backups
 from core.ingest import ingest_sources
 from core.jobs import run_job
 from domain.entities import TABLES

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from api import create_app
-from core.backup import backup_tables
+from core.backup.back_up import backup_tables
 from core.clock import utcnow
 from core.jobs import new_job_id, run_job
 from domain.background_jobs import BackgroundJob, JobState

@@ -6,7 +6,8 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from core.ports import BatchTransaction, HiringStore, TableArchive, TableReplacement, TableSnapshot, WriteConflict
+from core.backup.ports import TableArchive, TableReplacement, TableSnapshot
+from core.ports import BatchTransaction, HiringStore, WriteConflict
 from domain.entities import TABLES
 from domain.loads import Checkpoint, RejectedRow
 

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.backup import (
-    backup_and_prune,
-    backup_tables,
-    check_backup_id,
-    list_backups,
-    prune_backups,
-    restore_table,
-    restore_tables,
-)
+from core.backup.back_up import backup_and_prune, backup_tables
+from core.backup.catalogue import check_backup_id, list_backups, prune_backups
+from core.backup.restore import restore_table, restore_tables
 from domain.background_jobs import Cancelled
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, RestoreRefused, UnknownTable
 from infra.avro.format import AvroBackupFormat

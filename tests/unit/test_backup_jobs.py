@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from bootstrap import job_kinds
-from core.backup import backup_tables, list_backups
-from core.backup_jobs import submit_backup, submit_restore, submit_scheduled_backup
+from core.backup.back_up import backup_tables
+from core.backup.catalogue import list_backups
+from core.backup.ports import BackupFormat, TableReplacement
+from core.backup.submit import submit_backup, submit_restore, submit_scheduled_backup
 from core.jobs import JobKinds, run_job
-from core.ports import BackupFormat, BlobStorage, TableReplacement
+from core.ports import BlobStorage
 from domain.background_jobs import JobProgress, JobState, Lease
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, UnknownTable
 from infra.avro.format import AvroBackupFormat

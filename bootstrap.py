@@ -12,11 +12,12 @@ from sqlalchemy import Engine
 from core.backup.handlers import backup_job, restore_job
 from core.backup.ports import BackupFormat, TableArchive
 from core.config import Settings, load_settings
-from core.ingest_jobs import ingest_job
+from core.ingest.handlers import ingest_job, ingest_part_job
+from core.ingest.parts import PART_KIND, finish_parent_if_last
 from core.jobs import JobKinds
-from core.ports import BlobStorage, HiringStore, JobQueue, JobStore, SplitJobs
+from core.ports import HiringStore, JobQueue, JobStore, SplitJobs
 from core.reports.ports import ReportQueries
-from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job
+from core.storage import BlobStorage
 from core.table_exclusion import JobAdmission
 from infra.avro.format import AvroBackupFormat
 from infra.db.archive import SqlTableArchive

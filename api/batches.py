@@ -12,8 +12,8 @@ from api.limits import read_body
 from api.parsing import Blueprint, parse_json
 from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
 from api.uploads import enqueue_from_storage, has_body
-from core.csv_records import csv_records
-from core.ingest import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
+from core.ingest.csv_source import csv_records
+from core.ingest.loader import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
 from core.table_exclusion import BATCH, check_free
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, UnsupportedContentType

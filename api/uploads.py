@@ -9,7 +9,7 @@ from flask import Response, jsonify, request, url_for
 from api.deps import services
 from api.parsing import Blueprint
 from api.schemas import ErrorSchema, TaskCreatedSchema
-from core.ingest_jobs import root_sources, submit_ingest, upload_and_submit_ingest
+from core.ingest.submit import root_sources, submit_ingest, upload_and_submit_ingest
 from domain.background_jobs import BackgroundJob
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, UnsupportedContentType

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bootstrap import bootstrap
 from cli.output import ProgressBars, counts_table
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from core.sample import write_sample
 from domain.entities import TABLES
 from domain.errors import SourceNotFound

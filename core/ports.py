@@ -3,95 +3,13 @@
 from __future__ import annotations
 
 import abc
-import io
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from domain.background_jobs import BackgroundJob, JobProgress, JobState, Lease
 from domain.loads import Checkpoint, RejectedRow
-
-
-@dataclass(frozen=True)
-class BlobInfo:
-    name: str
-    size: int
-    modified: datetime | None = None
-
-
-class BlobStorage(abc.ABC):
-    """A flat namespace of named blobs (``backups/jobs/x.avro``), read and written as streams."""
-
-    @abc.abstractmethod
-    def open(self, name: str) -> IO[bytes]:
-        """A readable binary stream over the blob; raises ``SourceNotFound`` if there is none."""
-
-    @abc.abstractmethod
-    def write(self, name: str, data: IO[bytes] | bytes) -> int:
-        """Store the blob from a stream (read in chunks) or bytes, replacing any old one; return its size.
-
-        All or nothing: a write that fails (``StorageFull``, ``Unavailable``) leaves no part of the blob,
-        and an old blob of that name as it was.
-        """
-
-    @abc.abstractmethod
-    def size(self, name: str) -> int | None:
-        """The blob's size in bytes, or None if it does not exist."""
-
-    @abc.abstractmethod
-    def list(self, prefix: str = "") -> list[BlobInfo]:
-        """Blobs whose names start with ``prefix``, sorted by name."""
-
-    @abc.abstractmethod
-    def delete(self, name: str) -> None:
-        """Remove the blob; removing a missing blob is not an error."""
-
-    @abc.abstractmethod
-    def check(self) -> None:
-        """Write and delete a small probe blob; raise ``Unavailable`` (``StorageFull`` if full) when that fails."""
-
-    def exists(self, name: str) -> bool:
-        return self.size(name) is not None
-
-    def open_range(self, name: str, start: int, end: int) -> IO[bytes]:
-        """A readable binary stream over bytes ``start`` to ``end`` (excluded) of the blob.
-
-        This default reads and drops the bytes before ``start``; adapters that can seek override it.
-        """
-        stream = self.open(name)
-        skip = start
-        while skip > 0:
-            dropped = len(stream.read(min(skip, 1 << 20)))
-            if not dropped:
-                break
-            skip -= dropped
-        return io.BufferedReader(ByteWindow(stream, end - start), 1 << 16)
-
-
-class ByteWindow(io.RawIOBase):
-    """At most ``length`` bytes of ``stream``, from where it stands; closing it closes ``stream``."""
-
-    def __init__(self, stream: IO[bytes], length: int) -> None:
-        self._stream = stream
-        self._left = max(0, length)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._left <= 0:
-            return 0
-        data = self._stream.read(min(len(buffer), self._left))
-        count = len(data)
-        buffer[:count] = data
-        self._left -= count
-        return count
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
 
 
 class WriteConflict(Exception):

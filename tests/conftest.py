@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.ports import BlobStorage
+from core.storage import BlobStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 

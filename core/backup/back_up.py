@@ -22,7 +22,7 @@ from core.backup.catalogue import (
 )
 from core.backup.ports import BackupFormat, BackupHeader, BackupProgress, TableArchive
 from core.clock import Clock, utcnow
-from core.ports import BlobStorage
+from core.storage import BlobStorage
 from domain.background_jobs import Cancelled
 from domain.errors import BackupFailed, InvalidRequest
 

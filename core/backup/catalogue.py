@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from core.ports import BlobStorage
+from core.storage import BlobStorage
 from domain.entities import TABLES, table_spec
 from domain.errors import BackupNotFound, InvalidBackup, InvalidBackupId, InvalidRequest, SourceNotFound
 

@@ -13,7 +13,8 @@ from typing import IO, Any
 
 from core.backup.catalogue import CHUNK_ROWS, COPY_CHUNK, BackupInfo, chosen_tables, find_backup
 from core.backup.ports import BackupFormat, BackupProgress, TableArchive, TableReplacement
-from core.ports import BlobStorage, WriteConflict
+from core.ports import WriteConflict
+from core.storage import BlobStorage
 from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec
 from domain.errors import BackupNotFound, InvalidBackup, RestoreRefused, SourceNotFound

@@ -8,7 +8,8 @@ from typing import Any
 from core.backup.catalogue import chosen_tables, find_backup
 from core.clock import Clock, utcnow
 from core.jobs import submit_job
-from core.ports import BlobStorage, JobQueue, JobStore
+from core.ports import JobQueue, JobStore
+from core.storage import BlobStorage
 from core.table_exclusion import RESTORE, JobAdmission, admitting
 from domain.background_jobs import BackgroundJob
 from domain.errors import InvalidRequest

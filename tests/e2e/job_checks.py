@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bench.processes import wait_until
 from core.backup.submit import submit_backup
-from core.ingest_jobs import root_sources, submit_ingest
+from core.ingest.submit import root_sources, submit_ingest
 from domain.background_jobs import BackgroundJob
 from infra.db.schema import hired_employees, rejected_rows
 

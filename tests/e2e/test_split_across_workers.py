@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bootstrap import bootstrap
 from core.config import load_settings
-from core.ingest_jobs import root_sources, submit_ingest
+from core.ingest.submit import root_sources, submit_ingest
 from infra.db.schema import hired_employees, rejected_rows
 from tests.conftest import hireflow_environ
 from tests.e2e.api_client import seed_storage, start, stop, wait_until

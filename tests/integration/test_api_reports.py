@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from bootstrap import Services, bootstrap
 from core.config import load_settings
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from core.reports.hiring import MEAN_DEFINITION
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage

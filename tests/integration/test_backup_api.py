@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from core.jobs import run_job
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage

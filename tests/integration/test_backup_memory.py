@@ -14,7 +14,7 @@ import pytest
 from bootstrap import bootstrap
 from core.backup.back_up import backup_tables
 from core.config import load_settings
-from core.ingest import ingest_blob, ingest_sources
+from core.ingest.loader import ingest_blob, ingest_sources
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
 from tests.conftest import ROOT
 from tests.crafted_backups import MIB, deflate_bomb

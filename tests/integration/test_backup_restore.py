@@ -16,8 +16,9 @@ from core.backup.back_up import backup_tables
 from core.backup.catalogue import BackupInfo, list_backups
 from core.backup.ports import BackupHeader, TableArchive, TableReplacement, TableSnapshot
 from core.backup.restore import restore_table, restore_tables
-from core.ingest import ingest_sources
-from core.ports import BlobStorage, WriteConflict
+from core.ingest.loader import ingest_sources
+from core.ports import WriteConflict
+from core.storage import BlobStorage
 from domain.entities import TABLES
 from domain.errors import BackupNotFound, InvalidBackup, InvalidBackupId, RestoreRefused, UnknownTable
 from infra.avro.format import AvroBackupFormat

@@ -7,7 +7,7 @@ import pytest
 
 from bootstrap import bootstrap
 from core.config import load_settings
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage
 from main import main

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bootstrap import bootstrap
 from core.config import load_settings
-from core.ingest import ingest_blob, ingest_sources
+from core.ingest.loader import ingest_blob, ingest_sources
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
 from infra.storage.local import LocalFolderStorage
 

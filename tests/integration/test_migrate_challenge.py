@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bootstrap import Services, bootstrap
 from core.config import load_settings
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from domain.entities import TABLES
 from infra.db.schema import departments, hired_employees, rejected_rows
 from infra.storage.local import LocalFolderStorage

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.dialects import mssql, postgresql, sqlite
 
-from core.ingest import ingest_sources, insert_records
+from core.ingest.loader import ingest_sources, insert_records
 from core.reports.hiring import hired_by_quarter, hiring_above_average
 from domain.entities import TABLES
 from infra.db.engine import create_schema, make_engine

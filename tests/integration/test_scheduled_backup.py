@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.backup.catalogue import list_backups
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from core.jobs import run_job
 from domain.entities import TABLES
 from infra.broker.celery_app import SCHEDULED_BACKUP_TASK, make_celery

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from core.ingest_jobs import root_sources, submit_ingest
+from core.ingest.submit import root_sources, submit_ingest
 from core.jobs import run_job
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
 from domain.background_jobs import JobState

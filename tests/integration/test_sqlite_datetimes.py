@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
-from core.ingest import insert_records
+from core.ingest.loader import insert_records
 from infra.db.engine import create_schema, make_engine
 from infra.db.schema import hired_employees
 from infra.db.store import SqlHiringStore

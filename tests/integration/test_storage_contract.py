@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from core.ingest import ingest_sources
-from core.ports import BlobStorage
+from core.ingest.loader import ingest_sources
+from core.storage import BlobStorage
 from domain.errors import InvalidRequest, SourceNotFound, Unavailable
 from infra.db.engine import create_schema, make_engine
 from infra.db.store import SqlHiringStore

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete
 from api import create_app
 from core.backup.back_up import backup_tables
 from core.backup.restore import restore_tables
-from core.ingest import insert_records
+from core.ingest.loader import insert_records
 from core.jobs import run_job
 from core.ports import BatchTransaction, HiringStore, WriteConflict
 from domain.entities import TABLES

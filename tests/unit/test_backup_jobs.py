@@ -16,7 +16,7 @@ from core.backup.catalogue import list_backups
 from core.backup.ports import BackupFormat, TableReplacement
 from core.backup.submit import submit_backup, submit_restore, submit_scheduled_backup
 from core.jobs import JobKinds, run_job
-from core.ports import BlobStorage
+from core.storage import BlobStorage
 from domain.background_jobs import JobProgress, JobState, Lease
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, UnknownTable
 from infra.avro.format import AvroBackupFormat

@@ -7,8 +7,8 @@ from typing import IO
 
 import pytest
 
-from core.ingest import BATCH_SIZE, ingest_blob, insert_records
-from core.ports import BlobInfo, BlobStorage
+from core.ingest.loader import BATCH_SIZE, ingest_blob, insert_records
+from core.storage import BlobInfo, BlobStorage
 from domain.background_jobs import Cancelled
 from domain.errors import BatchTooLarge, EmptyBatch, SourceNotFound
 from tests.unit.fakes import FakeHiringStore
@@ -22,6 +22,9 @@ class FakeStorage(BlobStorage):
         if name not in self.blobs:
             raise SourceNotFound(name)
         return io.BytesIO(self.blobs[name])
+
+    def open_range(self, name: str, start: int, end: int) -> IO[bytes]:
+        return io.BytesIO(self.open(name).read()[start:end])
 
     def write(self, name: str, data: IO[bytes] | bytes) -> int:
         self.blobs[name] = data if isinstance(data, bytes) else data.read()

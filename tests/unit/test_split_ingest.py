@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from core.config import Settings, load_settings
-from core.csv_ranges import plan_ranges
-from core.ingest_jobs import ingest_job, root_sources, submit_ingest
+from core.ingest.handlers import ingest_job, ingest_part_job
+from core.ingest.loader import ingest_blob
+from core.ingest.parts import PART_KIND, finish_parent_if_last, part_key
+from core.ingest.ranges import plan_ranges
+from core.ingest.submit import root_sources, submit_ingest
 from core.jobs import JobKinds, RunOutcome, cancel_job, run_job
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
-from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job, ingest_range, part_key
 from domain.background_jobs import BackgroundJob, JobState
 from domain.entities import HIRED_EMPLOYEES
 from tests.job_fakes import FakeJobAdmission, FakeJobQueue, FakeJobStore, FakeSplitJobs
@@ -244,12 +246,12 @@ def test_a_part_that_crashed_resumes_after_its_last_batch_with_exact_counts():
     services.store.crash_before_commit = services.store.commits + 2
 
     def load() -> Any:
-        return ingest_range(
+        return ingest_blob(
             services.store,
             services.storage,
             "hired_employees",
             "hired_employees.csv",
-            last,
+            part=last,
             job_id=parent.id,
             checkpoint_key=part_key("hired_employees", 1),
         )

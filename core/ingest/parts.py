@@ -9,21 +9,15 @@ parent the sum of every part's checkpoint. The last part to finish records the p
 
 from __future__ import annotations
 
-import io
 import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from core.clock import Clock, utcnow
-from core.csv_ranges import ByteRange, range_records
-from core.csv_records import CountingReader
-from core.ingest import BATCH_SIZE, ProgressCallback, _Loader
-from core.jobs import ProgressReporter, StopCheck
-from core.ports import BlobStorage, HiringStore, JobQueue, JobStore
-from core.table_exclusion import check_alone
-from domain.background_jobs import BackgroundJob, Cancelled, JobProgress, JobState
-from domain.entities import table_spec
+from core.ingest.csv_source import ByteRange
+from core.ports import HiringStore, JobQueue, JobStore
+from domain.background_jobs import BackgroundJob, JobProgress, JobState
 from domain.loads import TableCounts
 
 PART_KIND = "ingest_part"
@@ -45,37 +39,6 @@ def part_job_id(parent_id: str, part: int) -> str:
 def part_key(table: str, part: int) -> str:
     """The part's checkpoint, kept under the parent's id beside the parent's own per-table checkpoints."""
     return f"{table}#{part}"
-
-
-def ingest_range(
-    store: HiringStore,
-    storage: BlobStorage,
-    table: str,
-    blob_name: str,
-    part: ByteRange,
-    *,
-    job_id: str,
-    checkpoint_key: str,
-    on_progress: ProgressCallback | None = None,
-    should_stop: StopCheck | None = None,
-    batch_size: int = BATCH_SIZE,
-) -> TableCounts:
-    """Stream one byte range of a CSV blob into ``table``; resumes from its checkpoint if it has one.
-
-    Line numbers are those of the whole file; only the range that starts the file may hold a header.
-    """
-    spec = table_spec(table)
-    checkpoint = store.load_checkpoint(job_id, checkpoint_key)
-    with storage.open_range(blob_name, part.start, part.end) as raw:
-        counter = CountingReader(raw)
-        records = range_records(io.BufferedReader(counter, 1 << 16), part)
-        loader = _Loader(store, spec, blob_name, job_id, checkpoint, batch_size, checkpoint_key=checkpoint_key)
-
-        def progress(counts: TableCounts) -> None:
-            if on_progress:
-                on_progress(table, counts, min(counter.bytes_read, part.size), part.size)
-
-        return loader.run(records, progress, should_stop, skip_header=part.start == 0)
 
 
 def start_parts(
@@ -161,37 +124,6 @@ def _summed(params: dict[str, Any]) -> Callable[[dict[str, dict[str, int]]], Job
         return JobProgress(rows, None, round(min(percent, 100.0), 2), counts)
 
     return progress
-
-
-def ingest_part_job(
-    services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
-) -> dict[str, Any]:
-    """The worker's function for ``ingest_part`` jobs: one range of the parent's source."""
-    check_alone(services.admission, progress.job_id, PART_KIND, params)
-    parent = services.jobs.get(params["parent"])
-    if parent is None or parent.finished or parent.cancel_requested:
-        raise Cancelled()
-    table = params["table"]
-    part = ByteRange(params["start"], params["end"], params["first_line"])
-    parent_runs = True
-
-    def report(_table: str, counts: TableCounts, done: int, size: int | None) -> None:
-        nonlocal parent_runs
-        progress(counts.processed, percent=100.0 * done / size if size else 100.0, counts={table: counts.as_dict()})
-        parent_runs = record_parent_progress(services, params)
-
-    counts = ingest_range(
-        services.store,
-        services.storage,
-        table,
-        params["blob"],
-        part,
-        job_id=params["parent"],
-        checkpoint_key=part_key(table, params["part"]),
-        on_progress=report,
-        should_stop=lambda: should_stop() or not parent_runs,
-    )
-    return {"tables": {table: counts.as_dict()}, **counts.as_dict()}
 
 
 def finish_parent_if_last(services: Any, part: BackgroundJob, now: Clock = utcnow) -> bool:

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.csv_records import CountingReader, csv_records
-from core.ports import BatchTransaction, BlobStorage, HiringStore, WriteConflict
+from core.ingest.csv_source import ByteRange, CsvSource
+from core.ports import BatchTransaction, HiringStore, WriteConflict
+from core.storage import BlobStorage
 from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec, conflict, table_spec, unknown_reference
 from domain.errors import BatchTooLarge, EmptyBatch
@@ -48,25 +49,29 @@ def ingest_blob(
     table: str,
     blob_name: str,
     *,
+    part: ByteRange | None = None,
     job_id: str | None = None,
+    checkpoint_key: str | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> TableCounts:
-    """Stream one CSV blob into ``table``; resumes from the job's checkpoint if it has one."""
+    """Stream one CSV blob, or one byte range of it, into ``table``; resumes from the job's checkpoint if it has one.
+
+    The checkpoint is kept under ``checkpoint_key`` (default: the table). Line numbers are those of the
+    whole file; only the range that starts the file may hold a header.
+    """
     spec = table_spec(table)
-    total_bytes = storage.size(blob_name)
-    checkpoint = store.load_checkpoint(job_id, table) if job_id else None
-    with storage.open(blob_name) as raw:
-        counter = CountingReader(raw)
-        records = csv_records(io.BufferedReader(counter, 1 << 16))
-        loader = _Loader(store, spec, blob_name, job_id, checkpoint, batch_size)
+    key = checkpoint_key or table
+    checkpoint = store.load_checkpoint(job_id, key) if job_id else None
+    with CsvSource(storage, blob_name, part) as source:
+        loader = _Loader(store, spec, blob_name, job_id, checkpoint, batch_size, checkpoint_key=key)
 
         def progress(counts: TableCounts) -> None:
             if on_progress:
-                on_progress(table, counts, counter.bytes_read, total_bytes)
+                on_progress(table, counts, source.bytes_read, source.size)
 
-        return loader.run(records, progress, should_stop, skip_header=True)
+        return loader.run(source.records, progress, should_stop, skip_header=source.may_start_with_a_header)
 
 
 def ingest_sources(

@@ -49,7 +49,7 @@ def backup(body: dict[str, Any]) -> Response:
     result lists each backup made with its id and row count.
     """
     found = services()
-    return task_created(submit_backup(found.jobs, found.queue, body.get("tables")))
+    return task_created(submit_backup(found.database, found.queue, body.get("tables")))
 
 
 @blp.route("/backups", methods=["GET"])
@@ -96,4 +96,4 @@ def restore(body: dict[str, Any]) -> Response:
     """
     chosen = {body["table"]: body.get("backup_id")} if "table" in body else body["tables"]
     found = services()
-    return task_created(submit_restore(found.jobs, found.queue, found.storage, chosen, admission=found.admission))
+    return task_created(submit_restore(found.database, found.queue, found.storage, chosen))

@@ -33,9 +33,7 @@ def task_created(job: BackgroundJob) -> Response:
 
 def enqueue_from_storage(tables: list[str]) -> Response:
     found = services()
-    return task_created(
-        submit_ingest(found.jobs, found.queue, found.storage, root_sources(tables), admission=found.admission)
-    )
+    return task_created(submit_ingest(found.database, found.queue, found.storage, root_sources(tables)))
 
 
 def uploaded_files(accepted: list[str]) -> dict[str, IO[bytes]]:
@@ -66,9 +64,7 @@ def upload_or_enqueue(tables: list[str]) -> Response:
         return enqueue_from_storage(tables)
     files = uploaded_files(tables)
     found = services()
-    return task_created(
-        upload_and_submit_ingest(found.jobs, found.queue, found.storage, files, admission=found.admission)
-    )
+    return task_created(upload_and_submit_ingest(found.database, found.queue, found.storage, files))
 
 
 def _multipart_doc(tables: list[str]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def run_backup(args: argparse.Namespace) -> int:
     services = bootstrap()
     bars = RowProgressBars(enabled=not args.no_progress)
     try:
-        made = backup_tables(services.archive, services.storage, services.backup_format, args.tables, on_progress=bars)
+        made = backup_tables(services.database, services.storage, services.backup_format, args.tables, on_progress=bars)
     finally:
         bars.close()
     print(format_table(["table", "id", "rows", "bytes"], [[b.table, b.id, b.rows, b.bytes] for b in made]))
@@ -64,7 +64,7 @@ def run_restore(args: argparse.Namespace) -> int:
     services = bootstrap()
     bars = RowProgressBars(enabled=not args.no_progress)
     try:
-        restored = restore_tables(services.archive, services.storage, services.backup_format, chosen, on_progress=bars)
+        restored = restore_tables(services.database, services.storage, services.backup_format, chosen, on_progress=bars)
     finally:
         bars.close()
     rows = [[r.table, r.backup_id, r.rows_before, r.rows] for r in restored]

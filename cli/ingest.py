@@ -54,7 +54,7 @@ def migrate_files(args: argparse.Namespace) -> int:
         raise SourceNotFound(f"missing in the source: {', '.join(missing)}")
     bars = ProgressBars(enabled=not args.no_progress)
     try:
-        results = ingest_sources(services.store, storage, sources, job_id=str(uuid.uuid4()), on_progress=bars)
+        results = ingest_sources(services.database, storage, sources, job_id=str(uuid.uuid4()), reporter=bars)
     finally:
         bars.close()
     print(counts_table(results), file=sys.stdout)

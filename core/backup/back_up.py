@@ -20,7 +20,7 @@ from core.backup.catalogue import (
     prune_backups,
     write_manifest,
 )
-from core.backup.ports import BackupFormat, BackupHeader, BackupProgress, TableArchive
+from core.backup.ports import BackupFormat, BackupHeader, BackupProgress, TableSnapshots
 from core.clock import Clock, utcnow
 from core.storage import BlobStorage
 from domain.background_jobs import Cancelled
@@ -30,7 +30,7 @@ log = logging.getLogger("hireflow.backup")
 
 
 def backup_tables(
-    archive: TableArchive,
+    snapshots: TableSnapshots,
     storage: BlobStorage,
     backup_format: BackupFormat,
     tables: Iterable[str] | None = None,
@@ -41,14 +41,14 @@ def backup_tables(
     chunk_rows: int = CHUNK_ROWS,
 ) -> list[BackupInfo]:
     """Back up each chosen table (default: all) to its own file in storage, streaming the rows."""
-    done = []
-    for table in chosen_tables(tables):
-        done.append(_backup_table(archive, storage, backup_format, table, on_progress, should_stop, clock, chunk_rows))
-    return done
+    return [
+        _backup_table(snapshots, storage, backup_format, table, on_progress, should_stop, clock, chunk_rows)
+        for table in chosen_tables(tables)
+    ]
 
 
 def _backup_table(
-    archive: TableArchive,
+    snapshots: TableSnapshots,
     storage: BlobStorage,
     backup_format: BackupFormat,
     table: str,
@@ -63,7 +63,7 @@ def _backup_table(
     ):
         created += timedelta(microseconds=1)
     backup_id = backup_id_for(created)
-    with tempfile.TemporaryFile() as out, archive.snapshot(table) as snapshot:
+    with tempfile.TemporaryFile() as out, snapshots.snapshot(table) as snapshot:
         total = snapshot.row_count
         header = BackupHeader(table, total, backup_format.schema_version, created)
 
@@ -107,7 +107,7 @@ def _sha256(stream: IO[bytes]) -> tuple[str, int]:
 
 
 def backup_and_prune(
-    archive: TableArchive,
+    snapshots: TableSnapshots,
     storage: BlobStorage,
     backup_format: BackupFormat,
     keep: int,
@@ -116,6 +116,6 @@ def backup_and_prune(
     """The scheduled backup: back up the tables, then keep only the newest ``keep`` backups of each."""
     if type(keep) is not int or keep < 1:
         raise InvalidRequest("keep must be a whole number of at least 1", {"keep": keep})
-    made = backup_tables(archive, storage, backup_format, tables)
+    made = backup_tables(snapshots, storage, backup_format, tables)
     prune_backups(storage, keep, [b.table for b in made])
     return made

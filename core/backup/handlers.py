@@ -1,24 +1,36 @@
-"""The worker's functions for ``backup`` and ``restore`` jobs: they run the use cases and report progress."""
+"""The worker's handlers for ``backup`` and ``restore`` jobs: they run the use cases and report progress.
+
+Each handler names what it needs; the composition root hands it exactly that.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from core.backup.back_up import backup_tables
-from core.backup.catalogue import chosen_tables, find_backup, prune_backups
+from core.backup.catalogue import find_backup, prune_backups
+from core.backup.ports import BackupFormat, TableSnapshots
 from core.backup.restore import restore_tables
-from core.jobs import ProgressReporter, StopCheck
-from core.table_exclusion import RESTORE, check_alone
+from core.jobs.exclusion import check_alone
+from core.jobs.progress import ProgressReporter
+from core.storage import BlobStorage
+from core.unit_of_work import UnitOfWorkFactory
+from domain.commands import BackUpTables, RestoreTables
 
 # The key under which each phase's rows appear in a job's counts: {"hired_employees": {"rows": 1929, "verified": ...}}
 PHASE_COUNTS = {"backup": "backed_up", "verify": "verified", "restore": "restored"}
 
 
 def backup_job(
-    services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
+    command: BackUpTables,
+    progress: ProgressReporter,
+    *,
+    snapshots: TableSnapshots,
+    storage: BlobStorage,
+    backup_format: BackupFormat,
 ) -> dict[str, Any]:
-    """The worker's function for ``backup`` jobs: one file per table, progress after each chunk, then the pruning."""
-    tables = chosen_tables(params.get("tables"))
+    """A ``backup`` job: one file per table, progress after each chunk, then the pruning."""
+    tables = list(command.tables)
     counts: dict[str, dict[str, int]] = {}
 
     def report(table: str, phase: str, done: int, total: int) -> None:
@@ -34,9 +46,9 @@ def backup_job(
         )
 
     made = backup_tables(
-        services.archive, services.storage, services.backup_format, tables, on_progress=report, should_stop=should_stop
+        snapshots, storage, backup_format, tables, on_progress=report, should_stop=progress.should_stop
     )
-    pruned = prune_backups(services.storage, params["keep"], tables) if params.get("keep") else []
+    pruned = prune_backups(storage, command.keep, tables) if command.keep else []
     return {
         "backups": [info.as_dict() for info in made],
         "rows": sum(info.rows for info in made),
@@ -45,17 +57,24 @@ def backup_job(
 
 
 def restore_job(
-    services: Any, params: dict[str, Any], progress: ProgressReporter, should_stop: StopCheck
+    command: RestoreTables,
+    progress: ProgressReporter,
+    *,
+    uow: UnitOfWorkFactory,
+    storage: BlobStorage,
+    backup_format: BackupFormat,
+    single_writer: bool,
 ) -> dict[str, Any]:
-    """The worker's function for ``restore`` jobs: every file checked, then all tables replaced in one transaction."""
-    check_alone(services.admission, progress.job_id, RESTORE, params)
-    backups: dict[str, str | None] = params["backups"]
-    rows = {table: find_backup(services.storage, table, backup_id).rows for table, backup_id in backups.items()}
+    """A ``restore`` job: every file checked, then all tables replaced in one transaction.
+
+    ``single_writer``: while a transaction writes, no other may (SQLite), so progress is not recorded
+    while the tables are being replaced; it would wait on the replacement itself.
+    """
+    check_alone(uow, progress.job_id, command.kind, command.to_params())
+    backups = dict(command.backups)
+    rows = {table: find_backup(storage, table, backup_id).rows for table, backup_id in backups.items()}
     total = sum(rows.values())
     counts = {table: {"rows": n, PHASE_COUNTS["verify"]: 0, PHASE_COUNTS["restore"]: 0} for table, n in rows.items()}
-
-    # On SQLite the replacement holds the only write lock: recording progress then would wait on ourselves.
-    quiet_while_replacing = services.archive.replacement_blocks_other_writes
 
     def publish() -> None:
         # Checking a row and writing it are counted as two halves of the work.
@@ -69,11 +88,11 @@ def restore_job(
 
     def report(table: str, phase: str, done: int, _total: int) -> None:
         counts[table][PHASE_COUNTS[phase]] = done
-        if not (phase == "restore" and quiet_while_replacing):
+        if not (phase == "restore" and single_writer):
             publish()
 
     restored = restore_tables(
-        services.archive, services.storage, services.backup_format, backups, on_progress=report, should_stop=should_stop
+        uow, storage, backup_format, backups, on_progress=report, should_stop=progress.should_stop
     )
     publish()
     return {"tables": [item.as_dict() for item in restored], "rows": sum(item.rows for item in restored)}

@@ -1,9 +1,9 @@
-"""What backup and restore need: consistent reads of whole tables, their atomic replacement, and a file format."""
+"""What backup and restore need besides the unit of work: consistent reads of whole tables, and a file format."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,60 +25,12 @@ class TableSnapshot(abc.ABC):
         """The rows in column order, ``size`` at a time, never all in memory."""
 
 
-class TableReplacement(abc.ABC):
-    """One database transaction that replaces whole tables. Nothing is kept unless ``commit()`` is called.
-
-    A write that breaks a key or a foreign key raises ``WriteConflict``.
-    """
-
-    @abc.abstractmethod
-    def ids(self, table: str) -> set[int]:
-        """Every id stored in ``table``."""
-
-    @abc.abstractmethod
-    def referenced_ids(self, table: str, column: str) -> set[int]:
-        """The distinct values of a reference column of ``table``."""
-
-    @abc.abstractmethod
-    def delete_all(self, table: str) -> None: ...
-
-    @abc.abstractmethod
-    def delete(self, table: str, ids: Collection[int]) -> None: ...
-
-    @abc.abstractmethod
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert rows in column order through the bulk path."""
-
-    @abc.abstractmethod
-    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Overwrite the stored rows that have these rows' ids."""
-
-    @abc.abstractmethod
-    def commit(self) -> None: ...
-
-
-class TableArchive(abc.ABC):
-    """Whole-table access for backup and restore: consistent reads, and atomic replacement."""
+class TableSnapshots(abc.ABC):
+    """Consistent reads of whole tables, for backups; they never wait for writers, nor make them wait."""
 
     @abc.abstractmethod
     def snapshot(self, table: str) -> AbstractContextManager[TableSnapshot]:
         """A read of ``table`` that does not see writes made after it started."""
-
-    @abc.abstractmethod
-    def replacement(self, tables: Sequence[str]) -> AbstractContextManager[TableReplacement]:
-        """A new transaction for replacing ``tables``; it rolls back on exit unless committed.
-
-        Where the database allows it, other writers of those tables wait until it ends, so none
-        slips a row in between the checks and the replacement.
-        """
-
-    @property
-    def replacement_blocks_other_writes(self) -> bool:
-        """Whether, while a replacement is open, no other connection can write to the database (SQLite).
-
-        A job's progress cannot then be recorded until the replacement ends.
-        """
-        return False
 
 
 @dataclass(frozen=True)

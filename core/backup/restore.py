@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from core.backup.catalogue import CHUNK_ROWS, COPY_CHUNK, BackupInfo, chosen_tables, find_backup
-from core.backup.ports import BackupFormat, BackupProgress, TableArchive, TableReplacement
-from core.ports import WriteConflict
+from core.backup.ports import BackupFormat, BackupProgress
 from core.storage import BlobStorage
+from core.unit_of_work import HiringRows, UnitOfWorkFactory, WriteConflict
 from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec
 from domain.errors import BackupNotFound, InvalidBackup, RestoreRefused, SourceNotFound
@@ -36,7 +36,7 @@ class RestoredTable:
 
 
 def restore_table(
-    archive: TableArchive,
+    uow: UnitOfWorkFactory,
     storage: BlobStorage,
     backup_format: BackupFormat,
     table: str,
@@ -44,7 +44,7 @@ def restore_table(
     **options: Any,
 ) -> list[RestoredTable]:
     """Replace one table's contents with a backup (default: its newest)."""
-    return restore_tables(archive, storage, backup_format, {table: backup_id}, **options)
+    return restore_tables(uow, storage, backup_format, {table: backup_id}, **options)
 
 
 @dataclass
@@ -57,7 +57,7 @@ class _Checked:
 
 
 def restore_tables(
-    archive: TableArchive,
+    uow: UnitOfWorkFactory,
     storage: BlobStorage,
     backup_format: BackupFormat,
     backups: Mapping[str, str | None] | Sequence[str],
@@ -86,9 +86,11 @@ def restore_tables(
             local = stack.enter_context(tempfile.TemporaryFile())
             _download(storage, info, local)
             checked[table] = _verify(backup_format, info, local, on_progress, should_stop)
-        with archive.replacement(tables) as tx:
+        with uow() as tx:
             try:
-                before = _replace(tx, backup_format, checked, on_progress, should_stop, chunk_rows)
+                # The locks come first, so that no writer slips a row in between the checks and the replacement.
+                tx.rows.lock(tables)
+                before = _replace(tx.rows, backup_format, checked, on_progress, should_stop, chunk_rows)
                 tx.commit()
             except WriteConflict as error:
                 raise RestoreRefused(
@@ -190,7 +192,7 @@ def _named(ids: Iterable[int]) -> str:
     return shown + (f" and {len(ordered) - MAX_NAMED_IDS} more" if len(ordered) > MAX_NAMED_IDS else "")
 
 
-def _check_references(tx: TableReplacement, checked: Mapping[str, _Checked]) -> None:
+def _check_references(tx: HiringRows, checked: Mapping[str, _Checked]) -> None:
     for table, spec in TABLES.items():
         for _, column in spec.references:
             parent = column.references or ""
@@ -223,7 +225,7 @@ def _kept_children(table: str, checked: Mapping[str, _Checked]) -> bool:
 
 
 def _replace(
-    tx: TableReplacement,
+    tx: HiringRows,
     backup_format: BackupFormat,
     checked: Mapping[str, _Checked],
     on_progress: BackupProgress | None,

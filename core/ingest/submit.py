@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from typing import IO
 
 from core.clock import Clock, utcnow
-from core.jobs import new_job_id, submit_job
-from core.ports import JobQueue, JobStore
+from core.jobs.exclusion import check_free
+from core.jobs.ports import JobQueue
+from core.jobs.submit import new_job_id, submit_job
 from core.storage import BlobStorage
-from core.table_exclusion import JobAdmission, admitting, check_free
+from core.unit_of_work import UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob
+from domain.commands import IngestSources
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, SourceNotFound, TableBusy
-
-INGEST = "ingest"
 
 log = logging.getLogger("hireflow.ingest")
 
@@ -30,12 +30,11 @@ def upload_name(job_id: str, table: str) -> str:
 
 
 def submit_ingest(
-    jobs: JobStore,
+    uow: UnitOfWorkFactory,
     queue: JobQueue,
     storage: BlobStorage,
     sources: Mapping[str, str],
     *,
-    admission: JobAdmission,
     job_id: str | None = None,
     now: Clock = utcnow,
 ) -> BackgroundJob:
@@ -49,17 +48,16 @@ def submit_ingest(
     missing = [name for name in sources.values() if not storage.exists(name)]
     if missing:
         raise SourceNotFound(f"missing in storage: {', '.join(missing)}", {"missing": missing})
-    ordered = {table: sources[table] for table in TABLES if table in sources}
-    return submit_job(jobs, queue, INGEST, {"sources": ordered}, job_id=job_id, now=now, record=admitting(admission))
+    command = IngestSources(tuple((table, sources[table]) for table in TABLES if table in sources))
+    return submit_job(uow, queue, command, job_id=job_id, now=now)
 
 
 def upload_and_submit_ingest(
-    jobs: JobStore,
+    uow: UnitOfWorkFactory,
     queue: JobQueue,
     storage: BlobStorage,
     files: Mapping[str, IO[bytes]],
     *,
-    admission: JobAdmission,
     now: Clock = utcnow,
 ) -> BackgroundJob:
     """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration.
@@ -73,7 +71,7 @@ def upload_and_submit_ingest(
             f"unknown file field(s): {', '.join(unknown)}; send departments, jobs and/or hired_employees",
             {"accepted": list(TABLES)},
         )
-    check_free(admission, INGEST, files)
+    check_free(uow, IngestSources.kind, files)
     job_id = new_job_id()
     sources: dict[str, str] = {}
     try:
@@ -84,7 +82,7 @@ def upload_and_submit_ingest(
         _discard(storage, list(sources.values()))
         raise
     try:
-        return submit_ingest(jobs, queue, storage, sources, admission=admission, job_id=job_id, now=now)
+        return submit_ingest(uow, queue, storage, sources, job_id=job_id, now=now)
     except TableBusy:
         _discard(storage, list(sources.values()))
         raise

@@ -7,13 +7,16 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from celery import Celery
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from core.backup.submit import submit_scheduled_backup
-from core.jobs import RunOutcome, handle_delivery
+from core.config import Settings
+from core.jobs.ports import JobQueue
+from core.jobs.runner import JobHandlers, RunOutcome, handle_delivery
+from core.unit_of_work import UnitOfWorkFactory
 from domain.errors import Unavailable
 from infra.broker.celery_app import RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
 
@@ -37,7 +40,23 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
+class WorkerServices(Protocol):
+    """What the tasks use of this process's composition root (``bootstrap.Services``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def database(self) -> UnitOfWorkFactory: ...
+
+    @property
+    def queue(self) -> JobQueue: ...
+
+    @property
+    def handlers(self) -> JobHandlers: ...
+
+
+def register_tasks(app: Celery, services: Callable[[], WorkerServices]) -> None:
     """Add the tasks to ``app`` alone; ``services()`` gives this process's composition root.
 
     ``shared=False``: Celery would otherwise add each task to every app made later in the
@@ -50,9 +69,8 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
     def run_job_task(job_id: str) -> str:
         found = services()
         outcome = handle_delivery(
-            found.jobs,
-            found.job_kinds,
-            found,
+            found.database,
+            found.handlers,
             job_id,
             worker=worker_id(),
             lease_seconds=found.settings.job_lease_seconds,
@@ -68,6 +86,6 @@ def register_tasks(app: Celery, services: Callable[[], Any]) -> None:
     @app.task(name=SCHEDULED_BACKUP_TASK, shared=False, ignore_result=True)
     def scheduled_backup_task() -> str:
         found = services()
-        job = submit_scheduled_backup(found.jobs, found.queue, found.settings.backup_retention)
+        job = submit_scheduled_backup(found.database, found.queue, found.settings.backup_retention)
         log.info("scheduled backup: task %s queued (keeping the newest %s)", job.id, found.settings.backup_retention)
         return job.id

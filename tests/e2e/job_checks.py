@@ -16,7 +16,7 @@ from infra.db.schema import hired_employees, rejected_rows
 
 def submit(services: Any) -> BackgroundJob:
     """An ingest of the three CSVs at the storage root, queued as the API would."""
-    return submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
+    return submit_ingest(services.database, services.queue, services.storage, root_sources())
 
 
 def employees_processed(services: Any, job_id: str) -> int:
@@ -56,7 +56,7 @@ def assert_every_valid_row_once(services: Any, job: BackgroundJob, valid_ids: se
 
 def assert_next_job_runs(services: Any, timeout: float = 60) -> None:
     """A job queued after the fault (a backup of ``departments``) runs to the end."""
-    job = finished(services, submit_backup(services.jobs, services.queue, ["departments"]).id, timeout)
+    job = finished(services, submit_backup(services.database, services.queue, ["departments"]).id, timeout)
     assert job.state == "SUCCESS", job.error
 
 

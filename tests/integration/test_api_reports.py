@@ -23,7 +23,7 @@ from tests.conftest import READER, hireflow_environ, sign_in
 def challenge_app(database_url: str, challenge_dir: Path, tmp_path: Path) -> tuple[Flask, Services]:
     settings = load_settings(hireflow_environ(tmp_path, database_url))
     services = bootstrap(settings)
-    ingest_sources(services.store, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
+    ingest_sources(services.database, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
     return create_app(services=services), services
 
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.background_jobs import BackgroundJob, JobProgress, JobState
-from infra.db.jobs import SqlJobStore
+from tests.job_fakes import CommittedJobs
 
 T0 = datetime(2021, 6, 1, 9, 0, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 
 
-def add(jobs: SqlJobStore, job_id: str, kind: str = "ingest", created: datetime = T0) -> None:
+def add(jobs: CommittedJobs, job_id: str, kind: str = "ingest", created: datetime = T0) -> None:
     jobs.add(BackgroundJob(id=job_id, kind=kind, params={"sources": {"jobs": "jobs.csv"}}, created_at=created))
 
 

@@ -12,7 +12,8 @@ import pytest
 from api import create_app
 from core.backup.back_up import backup_tables
 from core.clock import utcnow
-from core.jobs import new_job_id, run_job
+from core.jobs.runner import run_job
+from core.jobs.submit import new_job_id
 from domain.background_jobs import BackgroundJob, JobState
 from domain.entities import TABLES
 from tests.conftest import sign_in
@@ -147,7 +148,7 @@ def test_once_the_restore_finished_the_table_takes_rows_and_ingests_again(client
 
 def test_a_restore_and_an_ingest_asked_at_the_same_instant_never_both_pass(services, challenge_dir):
     services.storage.write("jobs.csv", (challenge_dir / "jobs.csv").read_bytes())
-    backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
+    backup_tables(services.database, services.storage, services.backup_format, ["jobs"])
     app = create_app(services)
     restorer, loader = sign_in(app.test_client()), sign_in(app.test_client())
     for _round in range(ROUNDS):
@@ -162,7 +163,7 @@ def test_a_restore_and_an_ingest_asked_at_the_same_instant_never_both_pass(servi
 
 
 def test_restores_asked_by_eight_clients_at_the_same_instant_pass_once(services):
-    backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
+    backup_tables(services.database, services.storage, services.backup_format, ["jobs"])
     app = create_app(services)
     clients = [sign_in(app.test_client()) for _ in range(8)]
     for _round in range(ROUNDS):
@@ -182,7 +183,7 @@ def test_a_restore_recorded_beside_an_earlier_ingest_fails_when_a_worker_starts_
     restore = BackgroundJob(id=new_job_id(), kind="restore", params={"backups": {"jobs": None}}, created_at=utcnow())
     backed_up.jobs.add(restore)
 
-    run_job(backed_up.jobs, backed_up.job_kinds, backed_up, restore.id, worker="w", lease_seconds=30)
+    run_job(backed_up.database, backed_up.handlers, restore.id, worker="w", lease_seconds=30)
     run_queued(backed_up)
 
     failed = client.get(f"/task-status/{restore.id}").json
@@ -205,7 +206,7 @@ def test_an_earlier_job_does_not_start_beside_a_later_one_that_already_runs(clie
     backed_up.jobs.add(ingest)
     backed_up.jobs.claim(ingest.id, "busy-worker", utcnow(), utcnow() - timedelta(seconds=30))
 
-    run_job(backed_up.jobs, backed_up.job_kinds, backed_up, restore.id, worker="w", lease_seconds=30)
+    run_job(backed_up.database, backed_up.handlers, restore.id, worker="w", lease_seconds=30)
 
     failed = client.get(f"/task-status/{restore.id}").json
     assert failed["state"] == "FAILURE" and f"task {ingest.id} (ingest, STARTED)" in failed["error"]
@@ -219,7 +220,7 @@ def test_an_ingest_recorded_beside_an_earlier_restore_fails_when_a_worker_starts
     )
     backed_up.jobs.add(ingest)
 
-    run_job(backed_up.jobs, backed_up.job_kinds, backed_up, ingest.id, worker="w", lease_seconds=30)
+    run_job(backed_up.database, backed_up.handlers, ingest.id, worker="w", lease_seconds=30)
 
     failed = client.get(f"/task-status/{ingest.id}").json
     assert failed["state"] == "FAILURE"

@@ -63,9 +63,6 @@ def register_tasks(app: Celery, services: Callable[[], WorkerServices]) -> None:
     process too, still bound to the first ``services``.
     """
 
-    # Never retried through Celery: a retry is a new message that Redis could hand out twice. A job
-    # that cannot run now (database down) or runs elsewhere is left to the sweeps of our job table.
-    @app.task(name=RUN_JOB_TASK, shared=False, acks_late=True, reject_on_worker_lost=True)
     def run_job_task(job_id: str) -> str:
         found = services()
         outcome = handle_delivery(
@@ -83,9 +80,13 @@ def register_tasks(app: Celery, services: Callable[[], WorkerServices]) -> None:
             log.info("task %s: %s", job_id, outcome.value)
         return outcome.value
 
-    @app.task(name=SCHEDULED_BACKUP_TASK, shared=False, ignore_result=True)
     def scheduled_backup_task() -> str:
         found = services()
         job = submit_scheduled_backup(found.database, found.queue, found.settings.backup_retention)
         log.info("scheduled backup: task %s queued (keeping the newest %s)", job.id, found.settings.backup_retention)
         return job.id
+
+    # Never retried through Celery: a retry is a new message that Redis could hand out twice. A job
+    # that cannot run now (database down) or runs elsewhere is left to the sweeps of our job table.
+    app.task(name=RUN_JOB_TASK, shared=False, acks_late=True, reject_on_worker_lost=True)(run_job_task)
+    app.task(name=SCHEDULED_BACKUP_TASK, shared=False, ignore_result=True)(scheduled_backup_task)

@@ -59,7 +59,7 @@ def delete_ids_statement(table: Table) -> Delete:
 
 
 def update_by_id_statement(table: Table) -> Update:
-    values = {c.name: bindparam(f"new_{c.name}") for c in table.columns if c.name != "id"}
+    values: dict[str, Any] = {c.name: bindparam(f"new_{c.name}") for c in table.columns if c.name != "id"}
     return update(table).where(table.c.id == bindparam("old_id")).values(values)
 
 

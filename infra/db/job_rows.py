@@ -5,11 +5,11 @@ Times are aware UTC in the core and naive UTC in the columns; they are converted
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func, insert, or_, select, update
 
 from core.jobs.ports import JobRepository
 from domain.background_jobs import FINISHED_STATES, RUNNING_STATES, BackgroundJob, JobProgress, JobState, Lease
@@ -51,7 +51,7 @@ def job_values(job: BackgroundJob) -> dict[str, Any]:
     }
 
 
-def _job(row: Mapping[str, Any]) -> BackgroundJob:
+def _job(row: RowMapping) -> BackgroundJob:
     return BackgroundJob(
         id=row["id"],
         kind=row["kind"],

@@ -22,6 +22,9 @@ and report on hiring. Every error answers with `{"error": {"code", "message", "d
 Sign in with `POST /auth/token` and send `Authorization: Bearer <access_token>`. The `reader` role may read
 reports, tasks and the backup list; everything else needs `admin`. `/health`, `/docs` and `/openapi.json`
 are public.
+
+Each operation takes only the query parameters it lists: any other one is a 400 `unknown_parameter` that
+names it, sent before the operation does anything (after the 401 or 403 of a request without the right token).
 """ + (
     "\nJSON bodies must be strict JSON (I-JSON, RFC 7493): UTF-8, no key twice in one object, no `NaN` or "
     f"`Infinity`, no lone surrogate escapes, numbers of at most {MAX_NUMBER_CHARS} characters, at most {MAX_DEPTH} "
@@ -67,4 +70,7 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     app.register_blueprint(dashboard.blp)
     for blueprint in (health.blp, auth.blp, batches.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
         api.register_blueprint(blueprint)
+    from api.query_parameters import init_query_parameters
+
+    init_query_parameters(app, api)
     return app

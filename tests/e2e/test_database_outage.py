@@ -32,7 +32,7 @@ LEASE = 3
 # With the old 1, 2, 4, 8… second retries, every retry that waited longer than this was handed out twice by Redis,
 # and the copies doubled again at each step after the eighth second of an outage.
 VISIBILITY_TIMEOUT = 2 * LEASE
-OUTAGE_SECONDS = 30
+OUTAGE_SECONDS = 60
 
 
 def messages_for(client: redis.Redis, job_id: str) -> int:

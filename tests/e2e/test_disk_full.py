@@ -6,6 +6,7 @@ is down; once space is freed, the same upload is stored, loaded, and ``/health``
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,9 +33,17 @@ def storage(tmp_path: Path) -> Iterator[Path]:
         yield folder
 
 
-@pytest.fixture
-def service(tmp_path: Path, storage: Path) -> Iterator[ApiClient]:
-    environ = hireflow_environ(tmp_path, f"sqlite:///{tmp_path / 'hireflow.db'}")
+@pytest.fixture(params=["embedded", "redis-postgresql"])
+def service(request: pytest.FixtureRequest, tmp_path: Path, storage: Path) -> Iterator[ApiClient]:
+    if request.param == "embedded":
+        environ = hireflow_environ(tmp_path, f"sqlite:///{tmp_path / 'hireflow.db'}")
+    else:
+        environ = hireflow_environ(
+            tmp_path,
+            request.getfixturevalue("postgres_url"),
+            CELERY_BROKER_URL=request.getfixturevalue("redis_url"),
+            CELERY_KEY_PREFIX=f"test-{uuid.uuid4().hex[:8]}:",
+        )
     assert environ["STORAGE_URL"] == storage.as_uri()
     yield from running_service(environ, tmp_path, "serve", "worker")
 

@@ -23,7 +23,7 @@ from domain.commands import IngestPart, IngestSources
 from domain.entities import HIRED_EMPLOYEES
 from tests.job_fakes import FakeJobQueue, FakeJobRepository
 from tests.unit.fakes import FakeDatabase
-from tests.unit.test_ingest import FakeStorage
+from tests.unit.test_ingest import FakeStorage, departments_csv
 
 EMPLOYEES = 4_500
 
@@ -271,3 +271,31 @@ def test_a_part_that_crashed_resumes_after_its_last_batch_with_exact_counts():
 
     assert counts.processed == last.lines
     assert services.store.load_checkpoint(parent.id, "hired_employees#1").counts == counts
+
+
+class TakenOverAtTheSecondBatch(FakeJobRepository):
+    """Another worker takes the job over (and commits that) while the job's second batch is being written."""
+
+    database: FakeDatabase
+    progress_reports = 0
+
+    def report(self, job_id: str, worker: str, now: Any, progress: Any = None) -> Any:
+        if progress is not None:
+            TakenOverAtTheSecondBatch.progress_reports += 1
+            if TakenOverAtTheSecondBatch.progress_reports == 2:
+                self.database.jobs[job_id].worker = self.jobs[job_id].worker = "worker-b"
+        return super().report(job_id, worker, now, progress)
+
+
+def test_a_worker_that_lost_its_job_commits_nothing_of_the_batch_it_was_writing():
+    services = Fakes(load_settings({}), FakeStorage({"departments.csv": departments_csv(3000)}))
+    TakenOverAtTheSecondBatch.database = services.store
+    services.store.job_repository = TakenOverAtTheSecondBatch  # type: ignore[misc]
+    job = submit_ingest(services.store, services.queue, services.storage, {"departments": "departments.csv"})
+
+    assert run(services, job.id) == RunOutcome.LEASE_LOST
+
+    checkpoint = services.store.load_checkpoint(job.id, "departments")
+    assert checkpoint is not None and checkpoint.position == 1000
+    assert services.store.count_rows("departments") == 1000
+    assert services.jobs.get(job.id).progress.rows_done == 1000

@@ -1,76 +1,86 @@
-"""The composition root: builds the real adapters from settings. Flask, Celery and the CLI all start here."""
+"""The composition root: builds the real adapters from settings. Flask, Celery and the CLI all start here.
+
+Each job handler names, after its command and its progress reporter, the dependencies it needs;
+``inject`` reads its signature and binds exactly those (as cosmicpython's bootstrap does).
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property, partial
+from typing import Any
 
 from sqlalchemy import Engine
 
-from core.backup_jobs import backup_job, restore_job
+from core.backup.handlers import backup_job, restore_job
+from core.backup.ports import BackupFormat
 from core.config import Settings, load_settings
-from core.ingest_jobs import ingest_job
-from core.jobs import JobKinds
-from core.ports import BackupFormat, BlobStorage, HiringStore, JobQueue, JobStore, SplitJobs, TableArchive
-from core.reports import ReportQueries
-from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job
-from core.table_exclusion import JobAdmission
+from core.ingest.handlers import Splitting, ingest_job, ingest_part_job
+from core.ingest.parts import finish_parent_if_last
+from core.jobs.ports import JobQueue
+from core.jobs.runner import JobHandler, JobHandlers
+from core.reports.ports import ReportQueries
+from core.storage import BlobStorage
+from domain.commands import BackUpTables, IngestPart, IngestSources, RestoreTables
 from infra.avro.format import AvroBackupFormat
-from infra.db.archive import SqlTableArchive
 from infra.db.engine import check_connection, create_schema, make_engine
-from infra.db.exclusion import SqlJobAdmission
-from infra.db.jobs import SqlJobStore, SqlSplitJobs
 from infra.db.reports import SqlReportQueries
-from infra.db.store import SqlHiringStore
+from infra.db.unit_of_work import SqlDatabase
 from infra.storage import storage_from_settings
 
+# What the runner passes itself: a handler's command and progress reporter; a finished-hook's job.
+RUNNER_ARGUMENTS = ("command", "progress", "job")
 
-def job_kinds() -> JobKinds:
-    """The function the worker runs for each kind of job."""
-    kinds = JobKinds()
-    kinds.register("ingest", ingest_job)
-    kinds.register("backup", backup_job)
-    kinds.register("restore", restore_job)
-    kinds.register(PART_KIND, ingest_part_job, on_finished=finish_parent_if_last)
-    return kinds
+
+def inject(handler: Callable[..., Any], dependencies: Mapping[str, object]) -> Callable[..., Any]:
+    """``handler`` with the dependencies it names bound; a name the root cannot give, and that has no
+    default, stops the start."""
+    parameters = inspect.signature(handler).parameters
+    names = [name for name in parameters if name not in RUNNER_ARGUMENTS]
+    unknown = [
+        name for name in names if name not in dependencies and parameters[name].default is parameters[name].empty
+    ]
+    if unknown:
+        raise TypeError(f"{handler.__name__} needs {', '.join(unknown)}, which the composition root does not give")
+    return partial(handler, **{name: dependencies[name] for name in names if name in dependencies})
+
+
+def job_handlers(dependencies: Mapping[str, object]) -> JobHandlers:
+    """The handler of each kind of job, with what it names of ``dependencies``."""
+    return JobHandlers(
+        JobHandler(IngestSources, inject(ingest_job, dependencies)),
+        JobHandler(
+            IngestPart, inject(ingest_part_job, dependencies), on_finished=inject(finish_parent_if_last, dependencies)
+        ),
+        JobHandler(BackUpTables, inject(backup_job, dependencies)),
+        JobHandler(RestoreTables, inject(restore_job, dependencies)),
+    )
 
 
 @dataclass
 class Services:
+    """This process's adapters, built once from the settings."""
+
     settings: Settings
     engine: Engine
-    store: HiringStore
     storage: BlobStorage
-    extras: dict[str, object] = field(default_factory=dict)
 
-    @property
-    def archive(self) -> TableArchive:
-        """Whole-table reads and replacement, for backup and restore."""
-        return SqlTableArchive(self.engine)
+    @cached_property
+    def database(self) -> SqlDatabase:
+        """Units of work (``database()``) and whole-table snapshots, on the engine."""
+        return SqlDatabase(self.engine)
 
-    @property
+    @cached_property
     def backup_format(self) -> BackupFormat:
         return AvroBackupFormat()
 
-    @property
+    @cached_property
     def reports(self) -> ReportQueries:
-        """The report queries, on the same engine."""
         return SqlReportQueries(self.engine)
-
-    @cached_property
-    def jobs(self) -> JobStore:
-        return SqlJobStore(self.engine)
-
-    @cached_property
-    def split_jobs(self) -> SplitJobs:
-        return SqlSplitJobs(self.engine)
-
-    @cached_property
-    def admission(self) -> JobAdmission:
-        """Records jobs that write tables, one restore at a time beside the other writers."""
-        return SqlJobAdmission(self.engine)
 
     @cached_property
     def queue(self) -> JobQueue:
@@ -79,9 +89,20 @@ class Services:
 
         return CeleryJobQueue(make_celery(self.settings))
 
-    @cached_property
-    def job_kinds(self) -> JobKinds:
-        return job_kinds()
+    @property
+    def handlers(self) -> JobHandlers:
+        """Built on each use from the current settings and adapters: cheap, and never stale."""
+        return job_handlers(
+            {
+                "uow": self.database,
+                "snapshots": self.database,
+                "single_writer": self.database.single_writer,
+                "storage": self.storage,
+                "queue": self.queue,
+                "backup_format": self.backup_format,
+                "splitting": Splitting(self.settings.ingest_parts, self.settings.ingest_part_min_bytes),
+            }
+        )
 
     def dispose(self) -> None:
         if "queue" in self.__dict__:
@@ -96,9 +117,7 @@ def bootstrap(settings: Settings | None = None, *, create_tables: bool = True) -
     if create_tables:
         check_connection(engine)
         create_schema(engine)
-    services = Services(settings, engine, SqlHiringStore(engine), storage_from_settings(settings))
-    services.extras["broker_check"] = lambda: services.queue.check()
-    return services
+    return Services(settings, engine, storage_from_settings(settings))
 
 
 def check_backing_services(settings: Settings) -> None:

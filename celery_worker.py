@@ -62,7 +62,7 @@ def _start_sweeping(**_: Any) -> None:
     if _sweeping.get("pid") == os.getpid():
         return
     services = bootstrap(settings, create_tables=False)
-    sweeper = Sweeper(services.jobs, services.queue, settings)
+    sweeper = Sweeper(services.database, services.queue, settings)
     _sweeping.update(pid=os.getpid(), services=services, sweeper=sweeper)
     sweeper.start()
 

@@ -17,8 +17,8 @@ from api.schemas import (
     TaskCreatedSchema,
 )
 from api.uploads import has_body, task_created
-from core.backup import list_backups
-from core.backup_jobs import submit_backup, submit_restore
+from core.backup.catalogue import list_backups
+from core.backup.submit import submit_backup, submit_restore
 from domain.errors import UnsupportedContentType
 
 blp = Blueprint("backups", __name__, description="Avro backups of each table, and restores that check every file first")
@@ -49,7 +49,7 @@ def backup(body: dict[str, Any]) -> Response:
     result lists each backup made with its id and row count.
     """
     found = services()
-    return task_created(submit_backup(found.jobs, found.queue, body.get("tables")))
+    return task_created(submit_backup(found.database, found.queue, body.get("tables")))
 
 
 @blp.route("/backups", methods=["GET"])
@@ -96,4 +96,4 @@ def restore(body: dict[str, Any]) -> Response:
     """
     chosen = {body["table"]: body.get("backup_id")} if "table" in body else body["tables"]
     found = services()
-    return task_created(submit_restore(found.jobs, found.queue, found.storage, chosen, admission=found.admission))
+    return task_created(submit_restore(found.database, found.queue, found.storage, chosen))

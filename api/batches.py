@@ -12,9 +12,9 @@ from api.limits import read_body
 from api.parsing import Blueprint, parse_json
 from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
 from api.uploads import enqueue_from_storage, has_body
-from core.csv_records import csv_records
-from core.ingest import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
-from core.table_exclusion import BATCH, check_free
+from core.ingest.csv_source import csv_records
+from core.ingest.loader import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
+from core.jobs.exclusion import BATCH, check_free
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, UnsupportedContentType
 
@@ -121,8 +121,8 @@ def insert_batch(table: str) -> dict[str, Any]:
     records, as_csv = read_records()
     found = services()
     # Rows inserted now would be wiped by the restore's replacement, after a 200 said they were stored.
-    check_free(found.admission, BATCH, [table])
-    result = insert_records(found.store, table, records, source=f"api:{table}", skip_header=as_csv)
+    check_free(found.database, BATCH, [table])
+    result = insert_records(found.database, table, records, source=f"api:{table}", skip_header=as_csv)
     return result_body(table, result, records, as_csv)
 
 

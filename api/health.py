@@ -20,11 +20,7 @@ blp = Blueprint("health", __name__, description="Liveness of the service and its
 
 def component_checks() -> dict[str, Callable[[], None]]:
     found = services()
-    checks: dict[str, Callable[[], None]] = {"database": found.store.check, "storage": found.storage.check}
-    broker_check = found.extras.get("broker_check")
-    if callable(broker_check):
-        checks["broker"] = broker_check
-    return checks
+    return {"database": found.database.check, "storage": found.storage.check, "broker": found.queue.check}
 
 
 @blp.route("/health", methods=["GET"])

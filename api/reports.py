@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 
 from api.deps import services
 from api.schemas import ErrorSchema, HiredByQuarterSchema, HiringAboveAverageSchema, ReportQuerySchema
-from core.reports import (
+from core.reports.hiring import (
     ABOVE_AVERAGE_COLUMNS,
     MEAN_DEFINITION,
     QUARTER_COLUMNS,

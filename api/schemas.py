@@ -6,10 +6,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.backup import BACKUP_ID
-from core.jobs import JOB_KINDS
-from core.ports import JobState
-from core.reports import DEFAULT_YEAR, MEAN_DEFINITION
+from core.backup.catalogue import BACKUP_ID
+from core.reports.hiring import DEFAULT_YEAR, MEAN_DEFINITION
+from domain.background_jobs import JobState
+from domain.commands import JOB_KINDS
 from domain.entities import TABLES
 from domain.rules import MAX_YEAR, MIN_YEAR
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -20,8 +19,8 @@ from api.schemas import (
     TaskSchema,
 )
 from core.csv_export import SpreadsheetSafeWriter
-from core.jobs import cancel_job, get_job, list_jobs
-from core.ports import Job, JobState
+from core.jobs.submit import cancel_job, get_job, list_jobs
+from domain.background_jobs import BackgroundJob, JobState
 
 blp = Blueprint("tasks", __name__, description="Progress, outcome and rejected rows of background tasks")
 
@@ -29,11 +28,7 @@ CSV_PAGE = 1000
 NOT_FOUND = "No task has this id"
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment else None
-
-
-def task_body(job: Job) -> dict[str, Any]:
+def task_body(job: BackgroundJob) -> dict[str, Any]:
     return {
         "task_id": job.id,
         "kind": job.kind,
@@ -46,9 +41,9 @@ def task_body(job: Job) -> dict[str, Any]:
         "result": job.result,
         "error": job.error,
         "cancel_requested": job.cancel_requested,
-        "created_at": _utc(job.created_at),
-        "started_at": _utc(job.started_at),
-        "finished_at": _utc(job.finished_at),
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
         "worker": job.worker,
         "attempts": job.attempts,
     }
@@ -59,7 +54,7 @@ def task_body(job: Job) -> dict[str, Any]:
 @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
 def task_status(task_id: str) -> dict[str, Any]:
     """State and progress of a task: rows done, percent, counts per table, then its result or error."""
-    return task_body(get_job(services().jobs, task_id))
+    return task_body(get_job(services().database, task_id))
 
 
 @blp.route("/task-status/<task_id>", methods=["DELETE"])
@@ -68,7 +63,7 @@ def task_status(task_id: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=ErrorSchema, description="The task already finished")
 def delete_task(task_id: str) -> dict[str, Any]:
     """Cancel a task: a pending one at once, a running one between two batches (rows already committed stay)."""
-    return task_body(cancel_job(services().jobs, task_id))
+    return task_body(cancel_job(services().database, task_id))
 
 
 @blp.route("/task-status/<task_id>/cancel", methods=["POST"])
@@ -77,7 +72,7 @@ def delete_task(task_id: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=ErrorSchema, description="The task already finished")
 def cancel_task(task_id: str) -> dict[str, Any]:
     """Cancel a task; the same as `DELETE /task-status/<task_id>`."""
-    return task_body(cancel_job(services().jobs, task_id))
+    return task_body(cancel_job(services().database, task_id))
 
 
 @blp.route("/task-list", methods=["GET"])
@@ -86,7 +81,7 @@ def cancel_task(task_id: str) -> dict[str, Any]:
 def task_list(page: int, per_page: int, state: str | None = None, kind: str | None = None) -> dict[str, Any]:
     """Tasks, newest first; filter by `state` and `kind`, page with `page` and `per_page`."""
     found = list_jobs(
-        services().jobs, state=JobState(state) if state else None, kind=kind, page=page, per_page=per_page
+        services().database, state=JobState(state) if state else None, kind=kind, page=page, per_page=per_page
     )
     return {
         "items": [task_body(job) for job in found.items],
@@ -107,25 +102,27 @@ def task_rejections(task_id: str, output: str, page: int, per_page: int) -> Any:
     In the CSV, a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so that
     a spreadsheet shows it as text instead of running it as a formula; the JSON gives each record as it came.
     """
-    found = services()
-    job = get_job(found.jobs, task_id)
+    database = services().database
+    job = get_job(database, task_id)
     total = sum(counts.get("rejected", 0) for counts in job.progress.counts.values())
     if output == "csv":
         response = Response(stream_with_context(_rejections_csv(task_id)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="rejections-{task_id}.csv"'
         return response
-    items = found.store.rejections(task_id, limit=per_page, offset=(page - 1) * per_page)
+    with database() as tx:
+        items = tx.rejections.page(task_id, limit=per_page, offset=(page - 1) * per_page)
     return {"task_id": task_id, "items": items, "total": total, "page": page, "per_page": per_page}
 
 
 def _rejections_csv(task_id: str) -> Iterator[str]:
-    store = services().store
+    database = services().database
     out = io.StringIO()
     writer = SpreadsheetSafeWriter(out)
     writer.writerow(["table", "source", "line", "batch", "record", "reasons"])
     offset = 0
     while True:
-        rows = store.rejections(task_id, limit=CSV_PAGE, offset=offset)
+        with database() as tx:
+            rows = tx.rejections.page(task_id, limit=CSV_PAGE, offset=offset)
         for row in rows:
             reasons = "; ".join(f"{r['code']}: {r['message']}" for r in row["reasons"])
             writer.writerow([row["table"], row["source"], row["line"], row["batch"], row["record"], reasons])

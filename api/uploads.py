@@ -9,8 +9,8 @@ from flask import Response, jsonify, request, url_for
 from api.deps import services
 from api.parsing import Blueprint
 from api.schemas import ErrorSchema, TaskCreatedSchema
-from core.ingest_jobs import root_sources, submit_ingest, upload_and_submit_ingest
-from core.ports import Job
+from core.ingest.submit import root_sources, submit_ingest, upload_and_submit_ingest
+from domain.background_jobs import BackgroundJob
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, UnsupportedContentType
 
@@ -23,7 +23,7 @@ def has_body() -> bool:
     return bool(request.content_length) or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
 
 
-def task_created(job: Job) -> Response:
+def task_created(job: BackgroundJob) -> Response:
     location = url_for("tasks.task_status", task_id=job.id)
     response = jsonify({"task_id": job.id, "state": job.state.value, "status_url": location})
     response.status_code = 202
@@ -33,9 +33,7 @@ def task_created(job: Job) -> Response:
 
 def enqueue_from_storage(tables: list[str]) -> Response:
     found = services()
-    return task_created(
-        submit_ingest(found.jobs, found.queue, found.storage, root_sources(tables), admission=found.admission)
-    )
+    return task_created(submit_ingest(found.database, found.queue, found.storage, root_sources(tables)))
 
 
 def uploaded_files(accepted: list[str]) -> dict[str, IO[bytes]]:
@@ -66,9 +64,7 @@ def upload_or_enqueue(tables: list[str]) -> Response:
         return enqueue_from_storage(tables)
     files = uploaded_files(tables)
     found = services()
-    return task_created(
-        upload_and_submit_ingest(found.jobs, found.queue, found.storage, files, admission=found.admission)
-    )
+    return task_created(upload_and_submit_ingest(found.database, found.queue, found.storage, files))
 
 
 def _multipart_doc(tables: list[str]) -> dict[str, Any]:

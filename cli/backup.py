@@ -7,7 +7,9 @@ import sys
 
 from bootstrap import bootstrap
 from cli.output import RowProgressBars, format_table
-from core.backup import backup_tables, list_backups, restore_tables
+from core.backup.back_up import backup_tables
+from core.backup.catalogue import list_backups
+from core.backup.restore import restore_tables
 from domain.entities import TABLES
 
 
@@ -36,7 +38,7 @@ def run_backup(args: argparse.Namespace) -> int:
     services = bootstrap()
     bars = RowProgressBars(enabled=not args.no_progress)
     try:
-        made = backup_tables(services.archive, services.storage, services.backup_format, args.tables, on_progress=bars)
+        made = backup_tables(services.database, services.storage, services.backup_format, args.tables, on_progress=bars)
     finally:
         bars.close()
     print(format_table(["table", "id", "rows", "bytes"], [[b.table, b.id, b.rows, b.bytes] for b in made]))
@@ -62,7 +64,7 @@ def run_restore(args: argparse.Namespace) -> int:
     services = bootstrap()
     bars = RowProgressBars(enabled=not args.no_progress)
     try:
-        restored = restore_tables(services.archive, services.storage, services.backup_format, chosen, on_progress=bars)
+        restored = restore_tables(services.database, services.storage, services.backup_format, chosen, on_progress=bars)
     finally:
         bars.close()
     rows = [[r.table, r.backup_id, r.rows_before, r.rows] for r in restored]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bootstrap import bootstrap
 from cli.output import ProgressBars, counts_table
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from core.sample import write_sample
 from domain.entities import TABLES
 from domain.errors import SourceNotFound
@@ -54,7 +54,7 @@ def migrate_files(args: argparse.Namespace) -> int:
         raise SourceNotFound(f"missing in the source: {', '.join(missing)}")
     bars = ProgressBars(enabled=not args.no_progress)
     try:
-        results = ingest_sources(services.store, storage, sources, job_id=str(uuid.uuid4()), on_progress=bars)
+        results = ingest_sources(services.database, storage, sources, job_id=str(uuid.uuid4()), reporter=bars)
     finally:
         bars.close()
     print(counts_table(results), file=sys.stdout)

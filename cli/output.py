@@ -7,6 +7,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from core.ingest.loader import LoadReporter
+from core.unit_of_work import UnitOfWork
+from domain.loads import TableCounts
+
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Columns of numbers align right, every other column aligns left."""
@@ -23,14 +27,14 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
 
 
-class ProgressBars:
+class ProgressBars(LoadReporter):
     """One tqdm bar per table, advanced by bytes read, showing the row counts as it goes."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.bars: dict[str, tqdm[Any]] = {}
 
-    def __call__(self, table: str, counts: Any, done: int, total: int | None) -> None:
+    def loaded(self, uow: UnitOfWork, table: str, counts: TableCounts, done: int, total: int | None) -> None:
         if not self.enabled:
             return
         bar = self.bars.get(table)

@@ -8,7 +8,7 @@ from typing import Any
 
 from bootstrap import bootstrap
 from cli.output import format_table
-from core.reports import (
+from core.reports.hiring import (
     ABOVE_AVERAGE_COLUMNS,
     DEFAULT_YEAR,
     MEAN_DEFINITION,

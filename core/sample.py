@@ -8,7 +8,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from core.ports import BlobStorage
+from core.storage import BlobStorage
 
 DEPARTMENT_NAMES = (
     "Product Management", "Sales", "Research and Development", "Business Development", "Engineering",

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.ports import BlobStorage
+from core.storage import BlobStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,12 +255,14 @@ def sign_in(client: Any, user: tuple[str, str] = ADMIN) -> Any:
 
 @pytest.fixture
 def services(tmp_path: Path, database_url: str) -> Iterator[Any]:
-    """The real composition root on a fresh database, with a fake queue: nothing runs until the test runs it."""
+    """The real composition root on a fresh database, with a fake queue (nothing runs until the test runs it) and
+    views to set up and read jobs and rows (``tests/views.py``)."""
     from bootstrap import bootstrap
     from core.config import load_settings
     from tests.job_fakes import FakeJobQueue
+    from tests.views import with_views
 
-    found = bootstrap(load_settings(hireflow_environ(tmp_path, database_url)))
+    found = with_views(bootstrap(load_settings(hireflow_environ(tmp_path, database_url))))
     found.queue = FakeJobQueue()  # type: ignore[misc]
     yield found
     found.dispose()

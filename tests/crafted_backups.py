@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import fastavro
 
-from core.ports import BackupHeader
+from core.backup.ports import BackupHeader
 from infra.avro.format import AvroBackupFormat
 
 MIB = 1 << 20

@@ -1,29 +1,18 @@
-"""Hand-written fakes of our job ports, for tests that need no database or broker."""
+"""Hand-written fakes of our job ports, and views through which tests set up and look at jobs."""
 
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Collection, Sequence
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from typing import Any
 
-from core.ports import (
-    FINISHED_STATES,
-    RUNNING_STATES,
-    HiringStore,
-    Job,
-    JobProgress,
-    JobQueue,
-    JobState,
-    JobStore,
-    Lease,
-    PartsProgress,
-    SplitJobs,
-    TableCounts,
-)
-from core.table_exclusion import Blocks, JobAdmission
+from core.jobs.ports import JobQueue, JobRepository
+from core.unit_of_work import UnitOfWorkFactory
+from domain.background_jobs import FINISHED_STATES, RUNNING_STATES, BackgroundJob, JobProgress, JobState, Lease
 from domain.errors import Unavailable
+
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
 class FakeJobQueue(JobQueue):
@@ -52,33 +41,33 @@ class FakeJobQueue(JobQueue):
         pass
 
 
-class FakeJobStore(JobStore):
-    def __init__(self) -> None:
-        self.jobs: dict[str, Job] = {}
+class FakeJobRepository(JobRepository):
+    """The jobs of one fake unit of work: a copy of the committed ones, and the progress reports it made."""
+
+    def __init__(self, jobs: dict[str, BackgroundJob], take_turn: Callable[[], None]) -> None:
+        self.jobs = jobs
         self.reports: list[tuple[str, JobProgress | None]] = []
+        self._take_turn = take_turn
 
-    def _copy(self, job: Job) -> Job:
-        return dataclasses.replace(job)
+    def add(self, job: BackgroundJob) -> None:
+        self.jobs[job.id] = dataclasses.replace(job)
 
-    def add(self, job: Job) -> None:
-        self.jobs[job.id] = self._copy(job)
-
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str) -> BackgroundJob | None:
         job = self.jobs.get(job_id)
-        return self._copy(job) if job else None
+        return dataclasses.replace(job) if job else None
 
     def newest(
         self, *, state: JobState | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[list[Job], int]:
+    ) -> tuple[list[BackgroundJob], int]:
         found = [
             job
             for job in self.jobs.values()
             if (state is None or job.state == state) and (kind is None or job.kind == kind)
         ]
-        found.sort(key=lambda job: job.created_at or datetime.min, reverse=True)
-        return [self._copy(job) for job in found[offset : offset + limit]], len(found)
+        found.sort(key=lambda job: job.created_at or _LONG_AGO, reverse=True)
+        return [dataclasses.replace(job) for job in found[offset : offset + limit]], len(found)
 
-    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> Job | None:
+    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> BackgroundJob | None:
         job = self.jobs.get(job_id)
         if job is None or job.finished:
             return None
@@ -90,7 +79,7 @@ class FakeJobStore(JobStore):
         job.heartbeat_at = now
         job.started_at = job.started_at or now
         job.attempts += 1
-        return self._copy(job)
+        return dataclasses.replace(job)
 
     def report(self, job_id: str, worker: str, now: datetime, progress: JobProgress | None = None) -> Lease:
         job = self.jobs[job_id]
@@ -122,7 +111,7 @@ class FakeJobStore(JobStore):
             job.progress = progress
         return True
 
-    def request_cancel(self, job_id: str, now: datetime) -> Job | None:
+    def request_cancel(self, job_id: str, now: datetime) -> BackgroundJob | None:
         job = self.jobs.get(job_id)
         if job is None:
             return None
@@ -130,13 +119,13 @@ class FakeJobStore(JobStore):
             job.state, job.finished_at, job.cancel_requested = JobState.CANCELLED, now, True
         elif job.state in RUNNING_STATES:
             job.cancel_requested = True
-        return self._copy(job)
+        return dataclasses.replace(job)
 
-    def stale(self, stale_before: datetime) -> list[Job]:
-        return [self._copy(job) for job in self.jobs.values() if _stale(job, stale_before)]
+    def stale(self, stale_before: datetime) -> list[BackgroundJob]:
+        return [dataclasses.replace(job) for job in self.jobs.values() if _stale(job, stale_before)]
 
-    def unclaimed(self, queued_before: datetime) -> list[Job]:
-        return [self._copy(job) for job in self.jobs.values() if _unclaimed(job, queued_before)]
+    def unclaimed(self, queued_before: datetime) -> list[BackgroundJob]:
+        return [dataclasses.replace(job) for job in self.jobs.values() if _unclaimed(job, queued_before)]
 
     def requeue(self, job_id: str, now: datetime, *, stale_before: datetime, queued_before: datetime) -> bool:
         job = self.jobs.get(job_id)
@@ -145,55 +134,47 @@ class FakeJobStore(JobStore):
         job.state, job.worker, job.heartbeat_at = JobState.PENDING, None, now
         return True
 
+    def hold(self, job_id: str, now: datetime) -> Lease:
+        job = self.jobs.get(job_id)
+        if job is None or job.finished:
+            return Lease(held=False, cancel_requested=bool(job and job.cancel_requested))
+        job.heartbeat_at = now
+        return Lease(held=True, cancel_requested=job.cancel_requested)
 
-def _stale(job: Job, stale_before: datetime) -> bool:
+    def set_progress(self, job_id: str, progress: JobProgress) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and not job.finished:
+            job.state, job.progress = JobState.PROGRESS, progress
+
+    def take_turn(self) -> None:
+        self._take_turn()
+
+    def unfinished(self, kinds: Collection[str] | None = None) -> list[BackgroundJob]:
+        found = [job for job in self.jobs.values() if not job.finished and (kinds is None or job.kind in kinds)]
+        found.sort(key=lambda job: (job.created_at or _LONG_AGO, job.id))
+        return [dataclasses.replace(job) for job in found]
+
+
+def _stale(job: BackgroundJob, stale_before: datetime) -> bool:
     return job.state in RUNNING_STATES and (job.heartbeat_at is None or job.heartbeat_at < stale_before)
 
 
-def _unclaimed(job: Job, queued_before: datetime) -> bool:
+def _unclaimed(job: BackgroundJob, queued_before: datetime) -> bool:
     queued = job.heartbeat_at or job.created_at
     return job.state == JobState.PENDING and queued is not None and queued < queued_before
 
 
-class FakeSplitJobs(SplitJobs):
-    """Sums the parts' checkpoints from a hiring store onto a parent kept in a ``FakeJobStore``."""
+class CommittedJobs:
+    """The job repository, each call in a unit of work of its own that commits: how tests set up and read jobs."""
 
-    def __init__(self, jobs: FakeJobStore, store: HiringStore) -> None:
-        self.jobs = jobs
-        self.store = store
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
 
-    def record_progress(
-        self, parent_id: str, table: str, keys: Sequence[str], progress: PartsProgress, now: datetime
-    ) -> Lease:
-        parent = self.jobs.jobs.get(parent_id)
-        if parent is None or parent.finished:
-            return Lease(held=False, cancel_requested=bool(parent and parent.cancel_requested))
-        total = TableCounts()
-        for key in keys:
-            checkpoint = self.store.load_checkpoint(parent_id, key)
-            if checkpoint is not None:
-                total.add(checkpoint.counts)
-        parent.progress = progress({**parent.progress.counts, table: total.as_dict()})
-        parent.state = JobState.PROGRESS
-        parent.heartbeat_at = now
-        return Lease(held=True, cancel_requested=parent.cancel_requested)
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._uow() as tx:
+                result = getattr(tx.jobs, name)(*args, **kwargs)
+                tx.commit()
+            return result
 
-
-class FakeJobAdmission(JobAdmission):
-    """Admits jobs into a ``FakeJobStore``; a lock makes calls take turns, as the database's does."""
-
-    def __init__(self, jobs: FakeJobStore) -> None:
-        self.jobs = jobs
-        self._turn = threading.Lock()
-
-    def add_unless(self, job: Job, blocks: Blocks) -> Job | None:
-        with self._turn:
-            blocker = next((other for other in self.unfinished(None) if blocks(other)), None)
-            if blocker is None:
-                self.jobs.add(job)
-            return blocker
-
-    def unfinished(self, kinds: Collection[str] | None) -> list[Job]:
-        found = [job for job in self.jobs.jobs.values() if not job.finished and (kinds is None or job.kind in kinds)]
-        found.sort(key=lambda job: (job.created_at or datetime.min, job.id))
-        return [dataclasses.replace(job) for job in found]
+        return call

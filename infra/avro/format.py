@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import fastavro
 
-from core.ports import BackupFileReader, BackupFormat, BackupHeader
+from core.backup.ports import BackupFileReader, BackupFormat, BackupHeader
 from domain.entities import TABLES
 from domain.errors import InvalidBackup
 
@@ -61,7 +61,7 @@ _SCAN_CHUNK = 1 << 16
 _INFLATE_CHUNK = 1 << 20
 
 
-def _shape(schema: Any) -> tuple[str, list[tuple[str, Any]]]:
+def _shape(schema: Any) -> tuple[str, list[tuple[str | None, Any]]]:
     """The schema's full name and its fields' names and types, as comparable values."""
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return ("", [])
@@ -69,7 +69,7 @@ def _shape(schema: Any) -> tuple[str, list[tuple[str, Any]]]:
     namespace = schema.get("namespace")
     if namespace and "." not in name:
         name = f"{namespace}.{name}"
-    fields = []
+    fields: list[tuple[str | None, Any]] = []
     for field in schema.get("fields") or []:
         kind = field.get("type") if isinstance(field, dict) else None
         if isinstance(kind, dict) and set(kind) == {"type"}:
@@ -78,7 +78,7 @@ def _shape(schema: Any) -> tuple[str, list[tuple[str, Any]]]:
     return (name, fields)
 
 
-def _describe(shape: tuple[str, list[tuple[str, Any]]]) -> str:
+def _describe(shape: tuple[str, list[tuple[str | None, Any]]]) -> str:
     name, fields = shape
     return f"{name or 'not a record'}({', '.join(f'{n}: {json.dumps(t)}' for n, t in fields)})"
 

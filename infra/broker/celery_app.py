@@ -11,7 +11,7 @@ from celery import Celery
 from celery.schedules import crontab
 
 from core.config import Settings
-from core.ports import JobQueue
+from core.jobs.ports import JobQueue
 from domain.errors import Unavailable
 from infra.broker.redis_transport import TRANSPORT as REDIS_TRANSPORT
 

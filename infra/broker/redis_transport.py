@@ -31,7 +31,7 @@ class Channel(kombu_redis.Channel):  # type: ignore[misc]
         transport = self.connection
         if transport is None or transport.client is None:
             raise RedisConnectionError("the broker connection this channel belonged to is closed")
-        params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)
+        params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)  # type: ignore[no-untyped-call]
         return params
 
 

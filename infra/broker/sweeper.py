@@ -6,8 +6,9 @@ import logging
 import threading
 
 from core.config import Settings
-from core.jobs import sweep_jobs
-from core.ports import JobQueue, JobStore
+from core.jobs.ports import JobQueue
+from core.jobs.sweep import sweep_jobs
+from core.unit_of_work import UnitOfWorkFactory
 from infra.broker.tasks import TRANSIENT
 
 log = logging.getLogger("hireflow.worker")
@@ -19,8 +20,8 @@ class Sweeper:
     A sweep that fails (database or broker down) is logged in one line, and the next one tries again.
     """
 
-    def __init__(self, jobs: JobStore, queue: JobQueue, settings: Settings) -> None:
-        self.jobs = jobs
+    def __init__(self, uow: UnitOfWorkFactory, queue: JobQueue, settings: Settings) -> None:
+        self.uow = uow
         self.queue = queue
         self.settings = settings
         self._stopped = threading.Event()
@@ -37,7 +38,7 @@ class Sweeper:
     def sweep(self) -> list[str]:
         try:
             requeued = sweep_jobs(
-                self.jobs,
+                self.uow,
                 self.queue,
                 lease_seconds=self.settings.job_lease_seconds,
                 pending_seconds=self.settings.job_pending_requeue_seconds,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, Select, and_, case, func, select
 
-from core.reports import DepartmentHires, QuarterHires, ReportQueries, year_bounds
+from core.reports.ports import DepartmentHires, QuarterHires, ReportQueries, year_bounds
 from infra.db.engine import connect
 from infra.db.schema import departments, hired_employees, jobs
 
 he = hired_employees.c
 
 
-def hires_by_quarter_statement(year: int) -> Select[tuple[int, str, int, str, int, int, int, int]]:
+def hires_by_quarter_statement(year: int) -> Select[int, str, int, str, int, int, int, int]:
     """Half-open datetime ranges rather than date functions: the same SQL meaning everywhere, and index-friendly."""
     bounds = year_bounds(year)
     quarters = [
@@ -34,7 +34,7 @@ def hires_by_quarter_statement(year: int) -> Select[tuple[int, str, int, str, in
     )
 
 
-def hires_by_department_statement(year: int) -> Select[tuple[int, str, int]]:
+def hires_by_department_statement(year: int) -> Select[int, str, int]:
     """The year's hires counted once per department, then every department joined to its count (0 if none)."""
     bounds = year_bounds(year)
     counts = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 from core.config import Settings
-from core.ports import BlobStorage
+from core.storage import BlobStorage
 from domain.errors import ConfigurationError
 
 

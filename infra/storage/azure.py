@@ -20,7 +20,7 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ExponentialRetry
 
-from core.ports import BlobInfo, BlobStorage
+from core.storage import BlobInfo, BlobStorage
 from domain.errors import ConfigurationError, SourceNotFound, Unavailable
 from infra.storage.names import check_blob_name
 

@@ -9,9 +9,9 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from core.ports import BlobInfo, BlobStorage, ByteWindow
+from core.storage import BlobInfo, BlobStorage
 from domain.errors import HireflowError, SourceNotFound, StorageFull, Unavailable
 from infra.storage.names import check_blob_name
 
@@ -102,3 +102,27 @@ class LocalFolderStorage(BlobStorage):
         if error.errno in NO_ROOM:
             return StorageFull("the storage is full" + consequence, details)
         return Unavailable("the storage cannot be written" + consequence, details)
+
+
+class ByteWindow(io.RawIOBase):
+    """At most ``length`` bytes of ``stream``, from where it stands; closing it closes ``stream``."""
+
+    def __init__(self, stream: IO[bytes], length: int) -> None:
+        self._stream = stream
+        self._left = max(0, length)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        data = self._stream.read(min(len(buffer), self._left))
+        count = len(data)
+        buffer[:count] = data
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()

@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.processes import wait_until
-from core.backup_jobs import submit_backup
-from core.ingest_jobs import root_sources, submit_ingest
-from core.ports import Job
+from core.backup.submit import submit_backup
+from core.ingest.submit import root_sources, submit_ingest
+from domain.background_jobs import BackgroundJob
 from infra.db.schema import hired_employees, rejected_rows
 
 
-def submit(services: Any) -> Job:
+def submit(services: Any) -> BackgroundJob:
     """An ingest of the three CSVs at the storage root, queued as the API would."""
-    return submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
+    return submit_ingest(services.database, services.queue, services.storage, root_sources())
 
 
 def employees_processed(services: Any, job_id: str) -> int:
@@ -24,16 +24,16 @@ def employees_processed(services: Any, job_id: str) -> int:
     return int(found.progress.counts.get("hired_employees", {}).get("processed", 0)) if found else 0
 
 
-def finished(services: Any, job_id: str, timeout: float) -> Job:
-    def end() -> Job | None:
+def finished(services: Any, job_id: str, timeout: float) -> BackgroundJob:
+    def end() -> BackgroundJob | None:
         found = services.jobs.get(job_id)
         return found if found is not None and found.finished else None
 
-    job: Job = wait_until(end, timeout, f"task {job_id} to finish", interval=0.1)
+    job: BackgroundJob = wait_until(end, timeout, f"task {job_id} to finish", interval=0.1)
     return job
 
 
-def assert_every_valid_row_once(services: Any, job: Job, valid_ids: set[int], employees: int) -> None:
+def assert_every_valid_row_once(services: Any, job: BackgroundJob, valid_ids: set[int], employees: int) -> None:
     """The job succeeded, its counts add up, each valid employee is stored once and each bad row logged once."""
     assert job.state == "SUCCESS", job.error
     assert job.result is not None
@@ -56,7 +56,7 @@ def assert_every_valid_row_once(services: Any, job: Job, valid_ids: set[int], em
 
 def assert_next_job_runs(services: Any, timeout: float = 60) -> None:
     """A job queued after the fault (a backup of ``departments``) runs to the end."""
-    job = finished(services, submit_backup(services.jobs, services.queue, ["departments"]).id, timeout)
+    job = finished(services, submit_backup(services.database, services.queue, ["departments"]).id, timeout)
     assert job.state == "SUCCESS", job.error
 
 

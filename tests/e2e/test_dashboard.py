@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from core.backup import find_backup
+from core.backup.catalogue import find_backup
 from infra.db.engine import make_engine
 from infra.db.schema import HIRING_TABLES
 from infra.storage.local import LocalFolderStorage

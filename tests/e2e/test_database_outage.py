@@ -23,6 +23,7 @@ from tests.e2e.job_checks import (
     submit,
 )
 from tests.e2e.private_services import private_postgres, private_redis
+from tests.views import with_views
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,7 @@ def test_a_database_outage_leaves_one_chain_of_retries_per_job_and_the_job_ends_
             JOB_SWEEP_SECONDS="1",
             JOB_PENDING_REQUEUE_SECONDS=str(LEASE),
         )
-        services = bootstrap(load_settings(environ))
+        services = with_views(bootstrap(load_settings(environ)))
         valid_ids = seed_storage(services.storage, EMPLOYEES, seed=11)
         worker = start("worker", environ, tmp_path / "worker.log")
         try:

@@ -15,6 +15,7 @@ from infra.broker.celery_app import QUEUE_NAME
 from tests.conftest import hireflow_environ
 from tests.e2e.api_client import seed_storage, start, stop
 from tests.e2e.job_checks import assert_every_valid_row_once, assert_next_job_runs, finished, submit
+from tests.views import with_views
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,7 @@ def delete_queued_messages(environ: dict[str, str]) -> int:
 def test_a_job_whose_queued_message_was_lost_is_queued_again_and_every_valid_row_lands_once(
     tmp_path: Path, environ: dict[str, str]
 ):
-    services = bootstrap(load_settings(environ))
+    services = with_views(bootstrap(load_settings(environ)))
     valid_ids = seed_storage(services.storage, EMPLOYEES, seed=3)
     job = submit(services)
     assert delete_queued_messages(environ) == 1

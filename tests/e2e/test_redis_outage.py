@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from bootstrap import bootstrap
-from core.backup_jobs import submit_backup
+from core.backup.submit import submit_backup
 from core.config import load_settings
 from tests.conftest import ADMIN, free_port, hireflow_environ
 from tests.e2e.api_client import ApiClient, seed_storage, start, stop, wait_until
@@ -25,6 +25,7 @@ from tests.e2e.job_checks import (
     submit,
 )
 from tests.e2e.private_services import private_redis
+from tests.views import with_views
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def test_a_redis_restart_of_a_few_seconds_under_run_stops_no_process_and_the_job
         environ = hireflow_environ(
             tmp_path, postgres_url, CELERY_BROKER_URL=broker.url, WORKER_CONCURRENCY="2", PORT=str(port), **SETTINGS
         )
-        services = bootstrap(load_settings(environ))
+        services = with_views(bootstrap(load_settings(environ)))
         valid_ids = seed_storage(services.storage, EMPLOYEES, seed=5)
         run = start("run", environ, tmp_path / "run.log")
         client = ApiClient(f"http://127.0.0.1:{port}")
@@ -85,12 +86,12 @@ def test_redis_away_for_a_minute_and_the_job_loses_nothing_and_lost_messages_are
         environ = hireflow_environ(
             tmp_path, postgres_url, CELERY_BROKER_URL=broker.url, CELERY_VISIBILITY_TIMEOUT="6", **SETTINGS
         )
-        services = bootstrap(load_settings(environ))
+        services = with_views(bootstrap(load_settings(environ)))
         valid_ids = seed_storage(services.storage, EMPLOYEES, seed=9)
         worker = start("worker", environ, tmp_path / "worker.log")
         try:
             job = submit(services)
-            queued = submit_backup(services.jobs, services.queue, ["departments"])
+            queued = submit_backup(services.database, services.queue, ["departments"])
             wait_until(lambda: employees_processed(services, job.id) >= 10_000, 120, "the job to be well in", 0.02)
 
             broker.stop()

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from bootstrap import bootstrap
 from core.config import load_settings
-from core.ingest_jobs import root_sources, submit_ingest
+from core.ingest.submit import root_sources, submit_ingest
 from infra.db.schema import hired_employees, rejected_rows
 from tests.conftest import hireflow_environ
 from tests.e2e.api_client import seed_storage, start, stop, wait_until
+from tests.views import with_views
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +32,13 @@ def test_two_workers_each_load_a_part_of_one_file_and_the_job_ends_with_every_va
         INGEST_PARTS="2",
         INGEST_PART_MIN_BYTES="1",
     )
-    services = bootstrap(load_settings(environ))
+    services = with_views(bootstrap(load_settings(environ)))
     valid_ids = seed_storage(services.storage, EMPLOYEES, seed=17)
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
     workers = [start("worker", environ, log) for log in logs]
     try:
         wait_until(lambda: all(b"ready" in log.read_bytes() for log in logs if log.exists()), 60, "both workers")
-        job = submit_ingest(
-            services.jobs, services.queue, services.storage, root_sources(), admission=services.admission
-        )
+        job = submit_ingest(services.database, services.queue, services.storage, root_sources())
         done = wait_until(
             lambda: (found := services.jobs.get(job.id)) is not None and found.finished and found, 120, "the job"
         )

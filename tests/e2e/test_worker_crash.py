@@ -21,6 +21,7 @@ from tests.e2e.job_checks import (
     finished,
     submit,
 )
+from tests.views import with_views
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +46,7 @@ def environ(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
 def test_a_worker_killed_mid_file_and_restarted_at_once_resumes_the_job_and_every_valid_row_lands_once(
     tmp_path: Path, environ: dict[str, str]
 ):
-    services = bootstrap(load_settings(environ))
+    services = with_views(bootstrap(load_settings(environ)))
     assert services.settings.broker_visibility_timeout == 3600
     valid_ids = seed_storage(services.storage, EMPLOYEES, seed=7)
     job = submit(services)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from bootstrap import bootstrap
-from core.backup import restore_tables
+from core.backup.restore import restore_tables
 from core.config import load_settings
 from domain.errors import HireflowError
 
@@ -28,7 +28,7 @@ def main(table: str, backup_id: str) -> None:
     services = bootstrap(load_settings())
     outcome: dict[str, object] = {"peak_before_kib": peak_rss_kib()}
     try:
-        restored = restore_tables(services.archive, services.storage, services.backup_format, {table: backup_id})
+        restored = restore_tables(services.database, services.storage, services.backup_format, {table: backup_id})
         outcome["restored"] = [item.as_dict() for item in restored]
     except HireflowError as error:
         outcome.update(error=type(error).__name__, message=error.message, details=error.details)

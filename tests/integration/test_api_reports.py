@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from api import create_app
 from bootstrap import Services, bootstrap
 from core.config import load_settings
-from core.ingest import ingest_sources
-from core.reports import MEAN_DEFINITION
+from core.ingest.loader import ingest_sources
+from core.reports.hiring import MEAN_DEFINITION
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage
 from tests import challenge
@@ -23,7 +23,7 @@ from tests.conftest import READER, hireflow_environ, sign_in
 def challenge_app(database_url: str, challenge_dir: Path, tmp_path: Path) -> tuple[Flask, Services]:
     settings = load_settings(hireflow_environ(tmp_path, database_url))
     services = bootstrap(settings)
-    ingest_sources(services.store, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
+    ingest_sources(services.database, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
     return create_app(services=services), services
 
 

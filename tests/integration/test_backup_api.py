@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from core.ingest import ingest_sources
-from core.jobs import run_job
+from core.ingest.loader import ingest_sources
+from core.jobs.runner import run_job
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage
 from tests.integration.test_backup_restore import FORGED_ID, contents, forge, store_forged, vandalise
@@ -20,7 +20,7 @@ NEVER_TAKEN = "19990101T000000000000Z"
 def run_queued(services: Any) -> None:
     while services.queue.queued:
         job_id = services.queue.queued.pop(0)
-        run_job(services.jobs, services.job_kinds, services, job_id, worker="test-worker", lease_seconds=30)
+        run_job(services.database, services.handlers, job_id, worker="test-worker", lease_seconds=30)
 
 
 def finished(client: Any, services: Any, response: Any) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def finished(client: Any, services: Any, response: Any) -> dict[str, Any]:
 @pytest.fixture
 def loaded(services: Any, challenge_dir: Path) -> Any:
     """The challenge data in the database."""
-    ingest_sources(services.store, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
+    ingest_sources(services.database, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
     return services
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bootstrap import bootstrap
-from core.backup import backup_tables
+from core.backup.back_up import backup_tables
 from core.config import load_settings
-from core.ingest import ingest_blob, ingest_sources
+from core.ingest.loader import ingest_blob, ingest_sources
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
 from tests.conftest import ROOT
 from tests.crafted_backups import MIB, deflate_bomb
@@ -47,12 +47,12 @@ def test_a_deflate_bomb_is_refused_in_bounded_memory_and_a_100000_row_backup_sti
         services.storage.write("departments.csv", csv_bytes(departments_rows()))
         services.storage.write("jobs.csv", csv_bytes(jobs_rows()))
         services.storage.write("hired_employees.csv", csv_bytes(employee_rows(EMPLOYEES, 0.0, seed=21)))
-        ingest_sources(services.store, services.storage, {"departments": "departments.csv", "jobs": "jobs.csv"})
+        ingest_sources(services.database, services.storage, {"departments": "departments.csv", "jobs": "jobs.csv"})
         assert (
-            ingest_blob(services.store, services.storage, "hired_employees", "hired_employees.csv").inserted
+            ingest_blob(services.database, services.storage, "hired_employees", "hired_employees.csv").inserted
             == EMPLOYEES
         )
-        [backup] = backup_tables(services.archive, services.storage, services.backup_format, ["hired_employees"])
+        [backup] = backup_tables(services.database, services.storage, services.backup_format, ["hired_employees"])
         bomb = deflate_bomb("hired_employees", inflated_bytes=290 * MIB)
         store_forged(services.storage, "hired_employees", bomb, rows=1)
     finally:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,16 +12,19 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, select, update
 
-from core.backup import BackupInfo, backup_tables, list_backups, restore_table, restore_tables
-from core.ingest import ingest_sources
-from core.ports import BackupHeader, BlobStorage, TableArchive, TableReplacement, TableSnapshot, WriteConflict
+from core.backup.back_up import backup_tables
+from core.backup.catalogue import BackupInfo, list_backups
+from core.backup.ports import BackupHeader, TableSnapshot
+from core.backup.restore import restore_table, restore_tables
+from core.ingest.loader import ingest_sources
+from core.storage import BlobStorage
+from core.unit_of_work import UnitOfWork, WriteConflict
 from domain.entities import TABLES
 from domain.errors import BackupNotFound, InvalidBackup, InvalidBackupId, RestoreRefused, UnknownTable
 from infra.avro.format import AvroBackupFormat
-from infra.db.archive import SqlTableArchive
 from infra.db.engine import create_schema, make_engine
 from infra.db.schema import HIRING_TABLES
-from infra.db.store import SqlHiringStore
+from infra.db.unit_of_work import SqlDatabase
 from infra.storage.local import LocalFolderStorage
 
 FORMAT = AvroBackupFormat()
@@ -42,11 +45,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def archive(engine: Engine, challenge_dir: Path) -> SqlTableArchive:
+def archive(engine: Engine, challenge_dir: Path) -> SqlDatabase:
     """The challenge data loaded, as every table of a real database."""
     sources = {table: f"{table}.csv" for table in TABLES}
-    ingest_sources(SqlHiringStore(engine), LocalFolderStorage(challenge_dir), sources)
-    return SqlTableArchive(engine)
+    ingest_sources(SqlDatabase(engine), LocalFolderStorage(challenge_dir), sources)
+    return SqlDatabase(engine)
 
 
 def contents(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -94,7 +97,7 @@ def store_forged(storage: BlobStorage, table: str, data: bytes, **changes: Any) 
 
 
 def test_restoring_every_table_brings_back_each_row_exactly(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     original = contents(engine)
     backup_tables(archive, backup_storage, FORMAT)
@@ -107,7 +110,7 @@ def test_restoring_every_table_brings_back_each_row_exactly(
 
 
 def test_restoring_employees_alone_brings_back_deleted_and_changed_rows(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     original = contents(engine)
     backup_tables(archive, backup_storage, FORMAT, ["hired_employees"])
@@ -117,7 +120,7 @@ def test_restoring_employees_alone_brings_back_deleted_and_changed_rows(
 
 
 def test_restoring_departments_alone_keeps_the_rows_employees_use(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     original = contents(engine)
     backup_tables(archive, backup_storage, FORMAT, ["departments"])
@@ -127,7 +130,7 @@ def test_restoring_departments_alone_keeps_the_rows_employees_use(
 
 
 def test_restore_uses_the_newest_backup_by_default(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_tables(archive, backup_storage, FORMAT, ["jobs"])
     jobs = HIRING_TABLES["jobs"]
@@ -143,7 +146,7 @@ def test_restore_uses_the_newest_backup_by_default(
 
 
 def test_restoring_departments_that_would_orphan_employees_is_refused_naming_the_ids(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_tables(archive, backup_storage, FORMAT)
     departments_id = forge(backup_storage, "departments", [(1, "Product Management"), (2, "Sales")])
@@ -156,7 +159,7 @@ def test_restoring_departments_that_would_orphan_employees_is_refused_naming_the
 
 
 def test_restoring_departments_with_employees_in_the_same_call_works(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_tables(archive, backup_storage, FORMAT, ["jobs"])
     employee = (7, "Ana Silva", datetime(2021, 3, 1, 9, 30, 15, 250000), 2, 1)
@@ -169,7 +172,7 @@ def test_restoring_departments_with_employees_in_the_same_call_works(
 
 
 def test_restoring_employees_that_point_at_missing_departments_is_refused(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_id = forge(backup_storage, "hired_employees", [(1, "Ana Silva", datetime(2021, 3, 1), 99, 1)])
     before = contents(engine)
@@ -178,7 +181,7 @@ def test_restoring_employees_that_point_at_missing_departments_is_refused(
     assert contents(engine) == before
 
 
-def test_restoring_an_unknown_table_is_refused(archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage):
+def test_restoring_an_unknown_table_is_refused(archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage):
     before = contents(engine)
     with pytest.raises(UnknownTable):
         restore_table(archive, backup_storage, FORMAT, "employees")
@@ -186,7 +189,7 @@ def test_restoring_an_unknown_table_is_refused(archive: SqlTableArchive, engine:
 
 
 def test_restoring_an_unknown_backup_id_is_refused(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_tables(archive, backup_storage, FORMAT, ["jobs"])
     before = contents(engine)
@@ -197,7 +200,7 @@ def test_restoring_an_unknown_backup_id_is_refused(
 
 @pytest.mark.parametrize("name", ["../departments/20300101T000000000000Z", "/etc/passwd", "..", "a/../../b"])
 def test_restoring_a_backup_name_that_escapes_the_folder_is_refused(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage, name: str
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage, name: str
 ) -> None:
     before = contents(engine)
     with pytest.raises(InvalidBackupId):
@@ -206,7 +209,7 @@ def test_restoring_a_backup_name_that_escapes_the_folder_is_refused(
 
 
 def test_restoring_a_truncated_file_is_refused_by_its_checksum(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     [info] = backup_tables(archive, backup_storage, FORMAT, ["hired_employees"])
     with backup_storage.open(info.data_name) as stream:
@@ -220,7 +223,7 @@ def test_restoring_a_truncated_file_is_refused_by_its_checksum(
 
 
 def test_restoring_a_truncated_file_with_a_matching_manifest_is_refused(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     [info] = backup_tables(archive, backup_storage, FORMAT, ["hired_employees"])
     with backup_storage.open(info.data_name) as stream:
@@ -234,7 +237,7 @@ def test_restoring_a_truncated_file_with_a_matching_manifest_is_refused(
 
 
 def test_restoring_a_file_of_another_tables_schema_is_refused(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_id = forge(backup_storage, "departments", [(1, "Recruiter")], header_table="jobs")
     before = contents(engine)
@@ -248,7 +251,7 @@ def test_restoring_a_file_of_another_tables_schema_is_refused(
     [((2, "   "), "department is required"), ((0, "Legal"), "id must be between 1"), ((2, "A\x07B"), "control")],
 )
 def test_restoring_a_file_with_a_bad_row_is_refused_naming_the_row(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage, row: tuple[Any, ...], reason: str
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage, row: tuple[Any, ...], reason: str
 ) -> None:
     backup_id = forge(backup_storage, "departments", [(1, "Sales"), row])
     before = contents(engine)
@@ -258,7 +261,7 @@ def test_restoring_a_file_with_a_bad_row_is_refused_naming_the_row(
 
 
 def test_restoring_a_file_with_a_repeated_id_is_refused(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_id = forge(backup_storage, "jobs", [(1, "Editor"), (1, "Recruiter")])
     before = contents(engine)
@@ -268,7 +271,7 @@ def test_restoring_a_file_with_a_repeated_id_is_refused(
 
 
 def test_restoring_a_file_whose_row_count_disagrees_with_its_manifest_is_refused(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_id = forge(backup_storage, "jobs", [(1, "Editor")], rows=2)
     before = contents(engine)
@@ -277,32 +280,29 @@ def test_restoring_a_file_whose_row_count_disagrees_with_its_manifest_is_refused
     assert contents(engine) == before
 
 
-class FailingArchive(TableArchive):
-    """The real archive, except that writing to one table fails."""
+class FailingArchive:
+    """The real database, except that writing to one table fails."""
 
-    def __init__(self, archive: TableArchive, failing_table: str) -> None:
-        self.archive = archive
+    def __init__(self, database: SqlDatabase, failing_table: str) -> None:
+        self.database = database
         self.failing_table = failing_table
 
-    def snapshot(self, table: str) -> Any:
-        return self.archive.snapshot(table)
-
     @contextmanager
-    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
-        with self.archive.replacement(tables) as tx:
-            original_insert = tx.insert
+    def __call__(self) -> Iterator[UnitOfWork]:
+        with self.database() as tx:
+            original_insert = tx.rows.insert
 
             def insert(table: str, rows: Any) -> None:
                 if table == self.failing_table:
                     raise WriteConflict("the disk is full")
                 original_insert(table, rows)
 
-            tx.insert = insert  # type: ignore[method-assign]
+            tx.rows.insert = insert  # type: ignore[method-assign]
             yield tx
 
 
 def test_a_failure_halfway_through_a_restore_leaves_every_table_as_it_was(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     backup_tables(archive, backup_storage, FORMAT)
     vandalise(engine)
@@ -313,7 +313,7 @@ def test_a_failure_halfway_through_a_restore_leaves_every_table_as_it_was(
 
 
 def test_backups_are_listed_with_rows_bytes_and_checksum(
-    archive: SqlTableArchive, engine: Engine, backup_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
 ) -> None:
     made = backup_tables(archive, backup_storage, FORMAT)
     listed = list_backups(backup_storage)
@@ -326,7 +326,7 @@ def test_backups_are_listed_with_rows_bytes_and_checksum(
         assert hashlib.sha256(stream.read()).hexdigest() == employees.sha256
 
 
-def test_a_backup_reads_the_table_in_chunks_ordered_by_id(archive: SqlTableArchive) -> None:
+def test_a_backup_reads_the_table_in_chunks_ordered_by_id(archive: SqlDatabase) -> None:
     with archive.snapshot("hired_employees") as snapshot:
         assert isinstance(snapshot, TableSnapshot)
         chunks = list(snapshot.chunks(500))
@@ -336,7 +336,7 @@ def test_a_backup_reads_the_table_in_chunks_ordered_by_id(archive: SqlTableArchi
 
 
 def test_backups_kept_in_a_local_folder_or_in_azure_blob_restore_the_same_rows(
-    archive: SqlTableArchive, engine: Engine, blob_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, blob_storage: BlobStorage
 ) -> None:
     original = contents(engine)
     made = backup_tables(archive, blob_storage, FORMAT)
@@ -348,7 +348,7 @@ def test_backups_kept_in_a_local_folder_or_in_azure_blob_restore_the_same_rows(
 
 
 def test_a_truncated_backup_in_azure_blob_is_refused_and_the_table_is_untouched(
-    archive: SqlTableArchive, engine: Engine, blob_storage: BlobStorage
+    archive: SqlDatabase, engine: Engine, blob_storage: BlobStorage
 ) -> None:
     [made] = backup_tables(archive, blob_storage, FORMAT, ["jobs"])
     name = f"backups/jobs/{made.id}.avro"

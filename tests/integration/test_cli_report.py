@@ -7,7 +7,7 @@ import pytest
 
 from bootstrap import bootstrap
 from core.config import load_settings
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from domain.entities import TABLES
 from infra.storage.local import LocalFolderStorage
 from main import main
@@ -19,7 +19,7 @@ def loaded_database(database_url: str, challenge_dir: Path, tmp_path: Path, monk
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     services = bootstrap(load_settings(environment))
-    ingest_sources(services.store, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
+    ingest_sources(services.database, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
     services.dispose()
     return database_url
 

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from core.ports import Job, JobProgress, JobState
-from infra.db.jobs import SqlJobStore
+from domain.background_jobs import BackgroundJob, JobProgress, JobState
+from tests.job_fakes import CommittedJobs
 
-T0 = datetime(2021, 6, 1, 9, 0, 0)
+T0 = datetime(2021, 6, 1, 9, 0, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 
 
-def add(jobs: SqlJobStore, job_id: str, kind: str = "ingest", created: datetime = T0) -> None:
-    jobs.add(Job(id=job_id, kind=kind, params={"sources": {"jobs": "jobs.csv"}}, created_at=created))
+def add(jobs: CommittedJobs, job_id: str, kind: str = "ingest", created: datetime = T0) -> None:
+    jobs.add(BackgroundJob(id=job_id, kind=kind, params={"sources": {"jobs": "jobs.csv"}}, created_at=created))
 
 
 def test_a_job_round_trips_with_its_parameters(services):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bootstrap import bootstrap
 from core.config import load_settings
-from core.ingest import ingest_blob, ingest_sources
+from core.ingest.loader import ingest_blob, ingest_sources
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
 from infra.storage.local import LocalFolderStorage
 
@@ -22,10 +22,10 @@ def peak_while_loading(tmp_path: Path, rows: int) -> int:
             out.write(csv_bytes(employee_rows(min(10_000, rows - start), 0.05, seed=start, start_id=start + 1)))
     settings = load_settings({"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite'}", "STORAGE_URL": folder.as_uri()})
     services = bootstrap(settings)
-    ingest_sources(services.store, storage, {"departments": "departments.csv", "jobs": "jobs.csv"})
+    ingest_sources(services.database, storage, {"departments": "departments.csv", "jobs": "jobs.csv"})
     tracemalloc.start()
     try:
-        counts = ingest_blob(services.store, storage, "hired_employees", "hired_employees.csv", job_id="m")
+        counts = ingest_blob(services.database, storage, "hired_employees", "hired_employees.csv", job_id="m")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -10,16 +10,19 @@ from sqlalchemy import select
 
 from bootstrap import Services, bootstrap
 from core.config import load_settings
-from core.ingest import ingest_sources
+from core.ingest.loader import ingest_sources
 from domain.entities import TABLES
 from infra.db.schema import departments, hired_employees, rejected_rows
 from infra.storage.local import LocalFolderStorage
+from tests.views import with_views
 
 SOURCES = {table: f"{table}.csv" for table in TABLES}
 
 
 def services_for(database_url: str, tmp_path: Path) -> Services:
-    return bootstrap(load_settings({"DATABASE_URL": database_url, "STORAGE_URL": (tmp_path / "store").as_uri()}))
+    return with_views(
+        bootstrap(load_settings({"DATABASE_URL": database_url, "STORAGE_URL": (tmp_path / "store").as_uri()}))
+    )
 
 
 def test_the_challenge_files_load_with_70_rejections_and_a_rerun_inserts_nothing(
@@ -27,13 +30,13 @@ def test_the_challenge_files_load_with_70_rejections_and_a_rerun_inserts_nothing
 ) -> None:
     services = services_for(database_url, tmp_path)
     source = LocalFolderStorage(challenge_dir)
-    first = ingest_sources(services.store, source, SOURCES, job_id="first")
+    first = ingest_sources(services.database, source, SOURCES, job_id="first")
     assert {t: (c.inserted, c.rejected) for t, c in first.items()} == {
         "departments": (12, 0),
         "jobs": (183, 0),
         "hired_employees": (1929, 70),
     }
-    second = ingest_sources(services.store, source, SOURCES, job_id="second")
+    second = ingest_sources(services.database, source, SOURCES, job_id="second")
     assert second["hired_employees"].as_dict() == {
         "processed": 1999,
         "inserted": 0,
@@ -48,7 +51,7 @@ def test_each_rejected_challenge_row_names_its_empty_field(
     database_url: str, challenge_dir: Path, tmp_path: Path
 ) -> None:
     services = services_for(database_url, tmp_path)
-    ingest_sources(services.store, LocalFolderStorage(challenge_dir), SOURCES, job_id="job-70")
+    ingest_sources(services.database, LocalFolderStorage(challenge_dir), SOURCES, job_id="job-70")
     columns = TABLES["hired_employees"].column_names
     with open(challenge_dir / "hired_employees.csv", newline="", encoding="utf-8") as handle:
         expected = {
@@ -72,7 +75,7 @@ def test_hire_datetimes_are_stored_as_the_same_utc_instant(
     database_url: str, challenge_dir: Path, tmp_path: Path
 ) -> None:
     services = services_for(database_url, tmp_path)
-    ingest_sources(services.store, LocalFolderStorage(challenge_dir), SOURCES)
+    ingest_sources(services.database, LocalFolderStorage(challenge_dir), SOURCES)
     with services.engine.connect() as conn:
         moment = conn.execute(select(hired_employees.c.datetime).where(hired_employees.c.id == 1)).scalar_one()
     assert moment.isoformat() == "2021-11-07T02:48:42"
@@ -85,9 +88,9 @@ def test_a_changed_row_in_a_later_file_is_a_conflict_and_the_stored_row_stays(
     services = services_for(database_url, tmp_path)
     folder = LocalFolderStorage(tmp_path / "in")
     folder.write("departments.csv", b"1,Sales\n2,Legal\n")
-    ingest_sources(services.store, folder, {"departments": "departments.csv"})
+    ingest_sources(services.database, folder, {"departments": "departments.csv"})
     folder.write("departments.csv", b"1,Sales\n2,Legal Affairs\n3,Support\n")
-    counts = ingest_sources(services.store, folder, {"departments": "departments.csv"}, job_id="j")["departments"]
+    counts = ingest_sources(services.database, folder, {"departments": "departments.csv"}, job_id="j")["departments"]
     assert (counts.inserted, counts.already_exists, counts.rejected) == (1, 1, 1)
     assert services.store.rejections("j")[0]["reasons"][0]["code"] == "conflict"
     with services.engine.connect() as conn:

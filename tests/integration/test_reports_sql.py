@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.dialects import mssql, postgresql, sqlite
 
-from core.ingest import ingest_sources, insert_records
-from core.reports import hired_by_quarter, hiring_above_average
+from core.ingest.loader import ingest_sources, insert_records
+from core.reports.hiring import hired_by_quarter, hiring_above_average
 from domain.entities import TABLES
 from infra.db.engine import create_schema, make_engine
 from infra.db.reports import SqlReportQueries, hires_by_department_statement, hires_by_quarter_statement
-from infra.db.store import SqlHiringStore
+from infra.db.unit_of_work import SqlDatabase
 from infra.storage.local import LocalFolderStorage
 from tests import challenge
 
@@ -19,14 +19,14 @@ from tests import challenge
 def load_challenge(url: str, folder: Path) -> SqlReportQueries:
     engine = make_engine(url)
     create_schema(engine)
-    ingest_sources(SqlHiringStore(engine), LocalFolderStorage(folder), {t: f"{t}.csv" for t in TABLES})
+    ingest_sources(SqlDatabase(engine), LocalFolderStorage(folder), {t: f"{t}.csv" for t in TABLES})
     return SqlReportQueries(engine)
 
 
-def empty_database(url: str) -> tuple[SqlHiringStore, SqlReportQueries]:
+def empty_database(url: str) -> tuple[SqlDatabase, SqlReportQueries]:
     engine = make_engine(url)
     create_schema(engine)
-    return SqlHiringStore(engine), SqlReportQueries(engine)
+    return SqlDatabase(engine), SqlReportQueries(engine)
 
 
 @pytest.fixture

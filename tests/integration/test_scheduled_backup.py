@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from core.backup import list_backups
-from core.ingest import ingest_sources
-from core.jobs import run_job
+from core.backup.catalogue import list_backups
+from core.ingest.loader import ingest_sources
+from core.jobs.runner import run_job
 from domain.entities import TABLES
 from infra.broker.celery_app import SCHEDULED_BACKUP_TASK, make_celery
 from infra.broker.tasks import register_tasks
@@ -21,13 +21,13 @@ from tests.integration.test_cli import run_cli
 def run_queued(services: Any) -> None:
     while services.queue.queued:
         job_id = services.queue.queued.pop(0)
-        run_job(services.jobs, services.job_kinds, services, job_id, worker="test-worker", lease_seconds=30)
+        run_job(services.database, services.handlers, job_id, worker="test-worker", lease_seconds=30)
 
 
 @pytest.fixture
 def scheduled_backup(services: Any, challenge_dir: Path) -> Any:
     """The scheduled backup task of a real Celery app, on services that keep the newest 2 backups."""
-    ingest_sources(services.store, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
+    ingest_sources(services.database, LocalFolderStorage(challenge_dir), {t: f"{t}.csv" for t in TABLES})
     services.settings = dataclasses.replace(services.settings, backup_schedule="0 3 * * *", backup_retention=2)
     app = make_celery(services.settings)
     register_tasks(app, lambda: services)

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from core.ingest_jobs import root_sources, submit_ingest
-from core.jobs import run_job
-from core.ports import JobState
+from core.ingest.submit import root_sources, submit_ingest
+from core.jobs.runner import run_job
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
+from domain.background_jobs import JobState
 from domain.entities import HIRED_EMPLOYEES
 from infra.db.schema import departments, hired_employees, ingest_checkpoints, jobs, rejected_rows
 
@@ -29,9 +29,9 @@ def awkward_employees_file() -> bytes:
 
 
 def migrate(services: Any) -> str:
-    job = submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
+    job = submit_ingest(services.database, services.queue, services.storage, root_sources())
     while services.queue.queued:
-        run_job(services.jobs, services.job_kinds, services, services.queue.queued.pop(0), worker="w", lease_seconds=30)
+        run_job(services.database, services.handlers, services.queue.queued.pop(0), worker="w", lease_seconds=30)
     return job.id
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from core.ingest import ingest_sources
-from core.ports import BlobStorage
+from core.ingest.loader import ingest_sources
+from core.storage import BlobStorage
 from domain.errors import InvalidRequest, SourceNotFound, Unavailable
 from infra.db.engine import create_schema, make_engine
-from infra.db.store import SqlHiringStore
+from infra.db.unit_of_work import SqlDatabase
 from infra.storage.azure import AzureBlobStorage
 from tests.conftest import azurite_connection_string_for, free_port
 
@@ -187,7 +187,7 @@ def test_migrates_the_challenge_csvs_from_azurite_into_sql(
     engine = make_engine(sqlite_url)
     create_schema(engine)
     try:
-        results = ingest_sources(SqlHiringStore(engine), storage, sources)
+        results = ingest_sources(SqlDatabase(engine), storage, sources)
     finally:
         engine.dispose()
 

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from api import create_app
-from core.backup import backup_tables
-from core.jobs import new_job_id, run_job, utcnow
-from core.ports import Job, JobState
+from core.backup.back_up import backup_tables
+from core.clock import utcnow
+from core.jobs.runner import run_job
+from core.jobs.submit import new_job_id
+from domain.background_jobs import BackgroundJob, JobState
 from domain.entities import TABLES
 from tests.conftest import sign_in
 from tests.integration.test_backup_api import finished, loaded, run_queued  # noqa: F401 - a fixture
@@ -65,7 +67,7 @@ def test_a_restore_is_refused_while_an_ingest_of_its_table_runs(client, backed_u
 
 
 def test_a_restore_is_refused_while_a_part_of_a_split_ingest_runs(client, backed_up):
-    part = Job(id=new_job_id(), kind="ingest_part", params={"table": "hired_employees"}, created_at=utcnow())
+    part = BackgroundJob(id=new_job_id(), kind="ingest_part", params={"table": "hired_employees"}, created_at=utcnow())
     backed_up.jobs.add(part)
 
     error = refusal(client.post("/restore", json={"table": "hired_employees"}))
@@ -146,7 +148,7 @@ def test_once_the_restore_finished_the_table_takes_rows_and_ingests_again(client
 
 def test_a_restore_and_an_ingest_asked_at_the_same_instant_never_both_pass(services, challenge_dir):
     services.storage.write("jobs.csv", (challenge_dir / "jobs.csv").read_bytes())
-    backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
+    backup_tables(services.database, services.storage, services.backup_format, ["jobs"])
     app = create_app(services)
     restorer, loader = sign_in(app.test_client()), sign_in(app.test_client())
     for _round in range(ROUNDS):
@@ -161,7 +163,7 @@ def test_a_restore_and_an_ingest_asked_at_the_same_instant_never_both_pass(servi
 
 
 def test_restores_asked_by_eight_clients_at_the_same_instant_pass_once(services):
-    backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
+    backup_tables(services.database, services.storage, services.backup_format, ["jobs"])
     app = create_app(services)
     clients = [sign_in(app.test_client()) for _ in range(8)]
     for _round in range(ROUNDS):
@@ -178,10 +180,10 @@ def test_a_restore_recorded_beside_an_earlier_ingest_fails_when_a_worker_starts_
 ):
     ingest = client.post("/jobs").json["task_id"]
     # Recorded without the admission check, as a job recorded by an older version would be.
-    restore = Job(id=new_job_id(), kind="restore", params={"backups": {"jobs": None}}, created_at=utcnow())
+    restore = BackgroundJob(id=new_job_id(), kind="restore", params={"backups": {"jobs": None}}, created_at=utcnow())
     backed_up.jobs.add(restore)
 
-    run_job(backed_up.jobs, backed_up.job_kinds, backed_up, restore.id, worker="w", lease_seconds=30)
+    run_job(backed_up.database, backed_up.handlers, restore.id, worker="w", lease_seconds=30)
     run_queued(backed_up)
 
     failed = client.get(f"/task-status/{restore.id}").json
@@ -196,13 +198,15 @@ def test_a_restore_recorded_beside_an_earlier_ingest_fails_when_a_worker_starts_
 def test_an_earlier_job_does_not_start_beside_a_later_one_that_already_runs(client, backed_up):
     vandalise(backed_up.engine)
     before = contents(backed_up.engine)
-    restore = Job(id=new_job_id(), kind="restore", params={"backups": {"jobs": None}}, created_at=utcnow())
+    restore = BackgroundJob(id=new_job_id(), kind="restore", params={"backups": {"jobs": None}}, created_at=utcnow())
     backed_up.jobs.add(restore)
-    ingest = Job(id=new_job_id(), kind="ingest", params={"sources": {"jobs": "jobs.csv"}}, created_at=utcnow())
+    ingest = BackgroundJob(
+        id=new_job_id(), kind="ingest", params={"sources": {"jobs": "jobs.csv"}}, created_at=utcnow()
+    )
     backed_up.jobs.add(ingest)
     backed_up.jobs.claim(ingest.id, "busy-worker", utcnow(), utcnow() - timedelta(seconds=30))
 
-    run_job(backed_up.jobs, backed_up.job_kinds, backed_up, restore.id, worker="w", lease_seconds=30)
+    run_job(backed_up.database, backed_up.handlers, restore.id, worker="w", lease_seconds=30)
 
     failed = client.get(f"/task-status/{restore.id}").json
     assert failed["state"] == "FAILURE" and f"task {ingest.id} (ingest, STARTED)" in failed["error"]
@@ -211,10 +215,12 @@ def test_an_earlier_job_does_not_start_beside_a_later_one_that_already_runs(clie
 
 def test_an_ingest_recorded_beside_an_earlier_restore_fails_when_a_worker_starts_it(client, backed_up):
     restore = client.post("/restore", json={"table": "jobs"}).json["task_id"]
-    ingest = Job(id=new_job_id(), kind="ingest", params={"sources": {"jobs": "jobs.csv"}}, created_at=utcnow())
+    ingest = BackgroundJob(
+        id=new_job_id(), kind="ingest", params={"sources": {"jobs": "jobs.csv"}}, created_at=utcnow()
+    )
     backed_up.jobs.add(ingest)
 
-    run_job(backed_up.jobs, backed_up.job_kinds, backed_up, ingest.id, worker="w", lease_seconds=30)
+    run_job(backed_up.database, backed_up.handlers, ingest.id, worker="w", lease_seconds=30)
 
     failed = client.get(f"/task-status/{ingest.id}").json
     assert failed["state"] == "FAILURE"

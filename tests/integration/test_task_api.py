@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.jobs import run_job
+from core.jobs.runner import run_job
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows, write_sample
 from domain.entities import TABLES
 from tests.conftest import hireflow_environ, sign_in
@@ -17,7 +17,7 @@ from tests.conftest import hireflow_environ, sign_in
 def run_queued(services: Any) -> None:
     while services.queue.queued:
         job_id = services.queue.queued.pop(0)
-        run_job(services.jobs, services.job_kinds, services, job_id, worker="test-worker", lease_seconds=30)
+        run_job(services.database, services.handlers, job_id, worker="test-worker", lease_seconds=30)
 
 
 def test_uploading_the_challenge_files_migrates_them_with_70_rejections(client, services, challenge_dir):

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import Engine, delete
 
 from api import create_app
-from core.backup import backup_tables, restore_tables
-from core.ingest import insert_records
-from core.jobs import run_job
-from core.ports import BatchTransaction, Checkpoint, HiringStore, WriteConflict
+from core.backup.back_up import backup_tables
+from core.backup.restore import restore_tables
+from core.ingest.loader import insert_records
+from core.jobs.runner import run_job
+from core.unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
 from domain.entities import TABLES
 from infra.db.schema import HIRING_TABLES
 from infra.storage.local import LocalFolderStorage
@@ -62,9 +63,7 @@ def test_the_same_file_loaded_twice_at_the_same_instant_ends_in_two_successes_wi
     task_ids = [r.json["task_id"] for r in created]
     services.queue.queued.clear()
 
-    at_once(
-        2, lambda i: run_job(services.jobs, services.job_kinds, services, task_ids[i], worker=f"w{i}", lease_seconds=30)
-    )
+    at_once(2, lambda i: run_job(services.database, services.handlers, task_ids[i], worker=f"w{i}", lease_seconds=30))
 
     statuses = [client.get(f"/task-status/{task_id}").json for task_id in task_ids]
     assert [s["state"] for s in statuses] == ["SUCCESS", "SUCCESS"], [s["error"] for s in statuses]
@@ -98,55 +97,56 @@ def test_two_restores_run_directly_at_once_take_turns_and_leave_the_table_equal_
     tmp_path: Path,
 ):
     storage = LocalFolderStorage(tmp_path / "backups")
-    backup_tables(loaded.archive, storage, FORMAT)
+    backup_tables(loaded.database, storage, FORMAT)
     backup = contents(loaded.engine)
     vandalise(loaded.engine)
 
-    results = at_once(2, lambda _i: restore_tables(loaded.archive, storage, FORMAT, list(TABLES)))
+    results = at_once(2, lambda _i: restore_tables(loaded.database, storage, FORMAT, list(TABLES)))
 
     assert all(isinstance(result, list) for result in results), results
     assert contents(loaded.engine) == backup
 
 
 def test_a_duplicate_id_in_a_bulk_insert_is_a_write_conflict_not_a_driver_error(services):
-    with services.store.transaction() as tx:
-        tx.insert("jobs", [(1, "Editor")])
+    with services.database() as tx:
+        tx.rows.insert("jobs", [(1, "Editor")])
         tx.commit()
 
-    with pytest.raises(WriteConflict, match="(?i)unique|duplicate"), services.store.transaction() as tx:
-        tx.insert("jobs", [(2, "Recruiter"), (1, "Editor")])
+    with pytest.raises(WriteConflict, match="(?i)unique|duplicate"), services.database() as tx:
+        tx.rows.insert("jobs", [(2, "Recruiter"), (1, "Editor")])
     assert services.store.count_rows("jobs") == 1
 
 
 def test_a_missing_parent_in_a_bulk_insert_is_a_write_conflict_not_a_driver_error(services):
-    with pytest.raises(WriteConflict, match="(?i)foreign key"), services.store.transaction() as tx:
-        tx.insert("hired_employees", [(1, "Ana Silva", HIRED, 5, 96)])
+    with pytest.raises(WriteConflict, match="(?i)foreign key"), services.database() as tx:
+        tx.rows.insert("hired_employees", [(1, "Ana Silva", HIRED, 5, 96)])
     assert services.store.count_rows("hired_employees") == 0
 
 
 def test_a_duplicate_id_while_replacing_a_table_is_a_write_conflict_and_nothing_changes(services):
-    with services.store.transaction() as tx:
-        tx.insert("jobs", [(1, "Editor")])
+    with services.database() as tx:
+        tx.rows.insert("jobs", [(1, "Editor")])
         tx.commit()
 
-    with pytest.raises(WriteConflict), services.archive.replacement(["jobs"]) as replacing:
-        replacing.delete_all("jobs")
-        replacing.insert("jobs", [(7, "Clerk"), (7, "Clerk")])
+    with pytest.raises(WriteConflict), services.database() as replacing:
+        replacing.rows.lock(["jobs"])
+        replacing.rows.delete_all("jobs")
+        replacing.rows.insert("jobs", [(7, "Clerk"), (7, "Clerk")])
     assert contents(services.engine)["jobs"] == [(1, "Editor")]
 
 
-class ParentDeletedMidway(HiringStore):
-    """The real store, except that another connection deletes a department just after the batch checked it."""
+class ParentDeletedMidway:
+    """The real database, except that another connection deletes a department just after the batch checked it."""
 
-    def __init__(self, store: HiringStore, engine: Engine) -> None:
-        self.store = store
+    def __init__(self, database: UnitOfWorkFactory, engine: Engine) -> None:
+        self.database = database
         self.engine = engine
         self.deleted = False
 
     @contextmanager
-    def transaction(self) -> Iterator[BatchTransaction]:
-        with self.store.transaction() as tx:
-            check = tx.existing_ids
+    def __call__(self) -> Iterator[UnitOfWork]:
+        with self.database() as tx:
+            check = tx.rows.existing_ids
 
             def existing_ids(table: str, ids: Iterable[int]) -> set[int]:
                 found = check(table, ids)
@@ -156,30 +156,18 @@ class ParentDeletedMidway(HiringStore):
                     self.deleted = True
                 return found
 
-            tx.existing_ids = existing_ids  # type: ignore[method-assign]
+            tx.rows.existing_ids = existing_ids  # type: ignore[method-assign]
             yield tx
-
-    def load_checkpoint(self, job_id: str, table: str) -> Checkpoint | None:
-        return self.store.load_checkpoint(job_id, table)
-
-    def rejections(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
-        return self.store.rejections(job_id, limit, offset)
-
-    def count_rows(self, table: str) -> int:
-        return self.store.count_rows(table)
-
-    def check(self) -> None:
-        self.store.check()
 
 
 def test_a_parent_deleted_between_the_check_and_the_insert_gets_the_row_rejected_with_its_reason(services):
-    with services.store.transaction() as tx:
-        tx.insert("departments", [(5, "Sales")])
-        tx.insert("jobs", [(96, "Editor")])
+    with services.database() as tx:
+        tx.rows.insert("departments", [(5, "Sales")])
+        tx.rows.insert("jobs", [(96, "Editor")])
         tx.commit()
     employee = {"id": 1, "name": "Ana Silva", "datetime": "2021-11-07T02:48:42Z", "department_id": 5, "job_id": 96}
 
-    result = insert_records(ParentDeletedMidway(services.store, services.engine), "hired_employees", [(1, employee)])
+    result = insert_records(ParentDeletedMidway(services.database, services.engine), "hired_employees", [(1, employee)])
 
     assert (result.counts.inserted, result.counts.rejected) == (0, 1)
     assert [reason.code for reason in result.rejected[0].reasons] == ["unknown_reference"]

@@ -1,22 +1,215 @@
-"""Hand-written fakes of our own ports."""
+"""Hand-written fakes of our own ports: one fake database, and the unit of work that opens on it."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
-from core.ports import (
-    BatchTransaction,
-    Checkpoint,
-    HiringStore,
-    RejectedRow,
-    TableArchive,
-    TableReplacement,
-    TableSnapshot,
-    WriteConflict,
-)
+from core.backup.ports import TableSnapshot, TableSnapshots
+from core.ingest.ports import Checkpoints, Rejections
+from core.unit_of_work import HiringRows, UnitOfWork, WriteConflict
+from domain.background_jobs import BackgroundJob, JobProgress
 from domain.entities import TABLES
+from domain.loads import Checkpoint, RejectedRow, TableCounts
+from tests.job_fakes import CommittedJobs, FakeJobRepository
+
+Rows = dict[int, tuple[Any, ...]]
+
+
+class FakeDatabase(TableSnapshots):
+    """The committed state: every table as a dict of rows by id, the rejected rows, the checkpoints and the jobs.
+
+    Calling it opens a ``FakeUnitOfWork``, which works on a copy and publishes what it changed on
+    ``commit()``. ``crash_before_commit = n`` makes the n-th commit from now on fail. The job methods
+    (``get``, ``claim``...) each run in a unit of work of their own, for tests to set up and read jobs.
+    """
+
+    job_repository = FakeJobRepository
+    single_writer = False
+
+    def __init__(self, **tables: list[tuple[Any, ...]]) -> None:
+        self.tables: dict[str, Rows] = {name: {row[0]: row for row in tables.get(name, [])} for name in TABLES}
+        self.rejected: list[RejectedRow] = []
+        self.checkpoints: dict[tuple[str, str], Checkpoint] = {}
+        self.jobs: dict[str, BackgroundJob] = {}
+        self.reports: list[tuple[str, JobProgress | None]] = []
+        self.log: list[tuple[str, str]] = []
+        self.commits = 0
+        self.crash_before_commit: int | None = None
+        self.locked_by: FakeUnitOfWork | None = None
+        self.turn = threading.Lock()
+        self._jobs = CommittedJobs(self)
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        return [self.tables[table][i] for i in sorted(self.tables[table])]
+
+    def count_rows(self, table: str) -> int:
+        return len(self.tables[table])
+
+    def load_checkpoint(self, job_id: str, key: str) -> Checkpoint | None:
+        return self.checkpoints.get((job_id, key))
+
+    @contextmanager
+    def snapshot(self, table: str) -> Iterator[TableSnapshot]:
+        yield FakeSnapshot(self.rows(table))
+
+    def published(self, uow: FakeUnitOfWork) -> None:
+        """Called as ``uow`` commits, before its changes are published; a test's database may watch it."""
+
+    def get(self, job_id: str) -> BackgroundJob | None:
+        return self._jobs.get(job_id)  # type: ignore[no-any-return]
+
+    def add(self, job: BackgroundJob) -> None:
+        self._jobs.add(job)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("claim", "report", "finish", "request_cancel", "stale", "unclaimed", "requeue", "newest"):
+            return getattr(self._jobs, name)
+        raise AttributeError(name)
+
+
+class FakeUnitOfWork(UnitOfWork):
+    def __init__(self, database: FakeDatabase) -> None:
+        self.database = database
+        self.committed = False
+
+    def __enter__(self) -> FakeUnitOfWork:
+        db = self.database
+        self.tables = {name: dict(rows) for name, rows in db.tables.items()}
+        self.touched: set[str] = set()
+        self.new_rejections: list[RejectedRow] = []
+        self.saved: dict[tuple[str, str], Checkpoint] = {}
+        self.jobs_before = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
+        self.working_jobs = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
+        self.holds_turn = False
+        self.rows = FakeHiringRows(self)
+        self.rejections = FakeRejections(self)
+        self.checkpoints = FakeCheckpoints(self)
+        self.jobs = db.job_repository(self.working_jobs, self._take_turn)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self.database.locked_by is self:
+            self.database.locked_by = None
+        if self.holds_turn:
+            self.database.turn.release()
+
+    def _take_turn(self) -> None:
+        self.database.turn.acquire()
+        self.holds_turn = True
+
+    def commit(self) -> None:
+        db = self.database
+        if db.crash_before_commit == db.commits + 1:
+            raise RuntimeError("simulated crash before this commit")
+        db.published(self)
+        if self.touched:
+            db.tables = {**db.tables, **{name: self.tables[name] for name in self.touched}}
+        db.rejected.extend(self.new_rejections)
+        db.checkpoints.update(self.saved)
+        changed = {job_id: job for job_id, job in self.working_jobs.items() if self.jobs_before.get(job_id) != job}
+        db.jobs.update(changed)
+        db.reports.extend(self.jobs.reports)
+        db.commits += 1
+        self.committed = True
+
+    def rollback(self) -> None:
+        return None
+
+
+class FakeHiringRows(HiringRows):
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.log = uow.database.log
+
+    def _table(self, table: str) -> Rows:
+        self.uow.touched.add(table)
+        return self.uow.tables[table]
+
+    def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+        rows = self.uow.tables[table]
+        return {i: rows[i] for i in ids if i in rows}
+
+    def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
+        return {i for i in ids if i in self.uow.tables[table]}
+
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.log.append(("insert", table))
+        stored = self._table(table)
+        for row in rows:
+            if row[0] in stored:
+                raise WriteConflict(f"{table} id {row[0]} exists")
+            stored[row[0]] = tuple(row)
+
+    def count(self, table: str) -> int:
+        return len(self.uow.tables[table])
+
+    def lock(self, tables: Collection[str]) -> None:
+        self.uow.database.locked_by = self.uow
+
+    def ids(self, table: str) -> set[int]:
+        return set(self.uow.tables[table])
+
+    def referenced_ids(self, table: str, column: str) -> set[int]:
+        index = TABLES[table].column_names.index(column)
+        return {row[index] for row in self.uow.tables[table].values()}
+
+    def delete_all(self, table: str) -> None:
+        self.log.append(("delete_all", table))
+        self._table(table).clear()
+
+    def delete(self, table: str, ids: Collection[int]) -> None:
+        self.log.append(("delete", table))
+        stored = self._table(table)
+        for row_id in ids:
+            stored.pop(row_id, None)
+
+    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.log.append(("update", table))
+        stored = self._table(table)
+        for row in rows:
+            stored[row[0]] = tuple(row)
+
+
+class FakeRejections(Rejections):
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def add(self, rows: Sequence[RejectedRow]) -> None:
+        self.uow.new_rejections.extend(rows)
+
+    def page(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        rows = [*self.uow.database.rejected, *self.uow.new_rejections]
+        return [r.__dict__ for r in rows if r.job_id == job_id][offset:][:limit]
+
+
+class FakeCheckpoints(Checkpoints):
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, job_id: str, key: str) -> Checkpoint | None:
+        found = self.uow.saved.get((job_id, key)) or self.uow.database.checkpoints.get((job_id, key))
+        return dataclasses.replace(found, counts=dataclasses.replace(found.counts)) if found else None
+
+    def save(self, job_id: str, key: str, checkpoint: Checkpoint) -> None:
+        self.uow.saved[(job_id, key)] = checkpoint
+
+    def total(self, job_id: str, keys: Sequence[str]) -> TableCounts:
+        total = TableCounts()
+        for key in keys:
+            found = self.get(job_id, key)
+            if found is not None:
+                total.add(found.counts)
+        return total
 
 
 class FakeSnapshot(TableSnapshot):
@@ -30,126 +223,3 @@ class FakeSnapshot(TableSnapshot):
     def chunks(self, size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
         for start in range(0, len(self.rows), size):
             yield self.rows[start : start + size]
-
-
-class FakeReplacement(TableReplacement):
-    def __init__(self, archive: FakeArchive) -> None:
-        self.archive = archive
-        self.tables = {name: dict(rows) for name, rows in archive.tables.items()}
-        self.committed = False
-
-    def ids(self, table: str) -> set[int]:
-        return set(self.tables[table])
-
-    def referenced_ids(self, table: str, column: str) -> set[int]:
-        index = TABLES[table].column_names.index(column)
-        return {row[index] for row in self.tables[table].values()}
-
-    def delete_all(self, table: str) -> None:
-        self.archive.log.append(("delete_all", table))
-        self.tables[table].clear()
-
-    def delete(self, table: str, ids: Collection[int]) -> None:
-        self.archive.log.append(("delete", table))
-        for row_id in ids:
-            self.tables[table].pop(row_id, None)
-
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        self.archive.log.append(("insert", table))
-        for row in rows:
-            if row[0] in self.tables[table]:
-                raise WriteConflict(f"{table} id {row[0]} exists")
-            self.tables[table][row[0]] = tuple(row)
-
-    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        self.archive.log.append(("update", table))
-        for row in rows:
-            self.tables[table][row[0]] = tuple(row)
-
-    def commit(self) -> None:
-        self.archive.tables = self.tables
-        self.committed = True
-
-
-class FakeArchive(TableArchive):
-    """The three tables as dicts of rows keyed by id; a replacement works on a copy until commit."""
-
-    def __init__(self, **tables: list[tuple[Any, ...]]) -> None:
-        self.tables: dict[str, dict[int, tuple[Any, ...]]] = {
-            name: {row[0]: row for row in tables.get(name, [])} for name in TABLES
-        }
-        self.log: list[tuple[str, str]] = []
-
-    def rows(self, table: str) -> list[tuple[Any, ...]]:
-        return [self.tables[table][i] for i in sorted(self.tables[table])]
-
-    @contextmanager
-    def snapshot(self, table: str) -> Iterator[TableSnapshot]:
-        yield FakeSnapshot(self.rows(table))
-
-    @contextmanager
-    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
-        yield FakeReplacement(self)
-
-
-class FakeBatchTransaction(BatchTransaction):
-    def __init__(self, store: FakeHiringStore) -> None:
-        self.store = store
-        self.tables = {name: dict(rows) for name, rows in store.tables.items()}
-        self.rejected: list[RejectedRow] = []
-        self.checkpoints = dict(store.checkpoints)
-        self.committed = False
-
-    def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
-        return {i: self.tables[table][i] for i in ids if i in self.tables[table]}
-
-    def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
-        return {i for i in ids if i in self.tables[table]}
-
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        for row in rows:
-            if row[0] in self.tables[table]:
-                raise WriteConflict(f"{table} {row[0]}")
-            self.tables[table][row[0]] = tuple(row)
-
-    def log_rejections(self, rejections: Sequence[RejectedRow]) -> None:
-        self.rejected.extend(rejections)
-
-    def save_checkpoint(self, job_id: str, table: str, checkpoint: Checkpoint) -> None:
-        self.checkpoints[(job_id, table)] = checkpoint
-
-    def commit(self) -> None:
-        if self.store.crash_before_commit == self.store.commits + 1:
-            raise RuntimeError("simulated crash before this commit")
-        self.store.tables = self.tables
-        self.store.rejected.extend(self.rejected)
-        self.store.checkpoints = self.checkpoints
-        self.store.commits += 1
-        self.committed = True
-
-
-class FakeHiringStore(HiringStore):
-    """Keeps tables as dicts; a transaction works on a copy that only ``commit()`` publishes."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, dict[int, tuple[Any, ...]]] = {name: {} for name in TABLES}
-        self.rejected: list[RejectedRow] = []
-        self.checkpoints: dict[tuple[str, str], Checkpoint] = {}
-        self.commits = 0
-        self.crash_before_commit: int | None = None
-
-    @contextmanager
-    def transaction(self) -> Iterator[BatchTransaction]:
-        yield FakeBatchTransaction(self)
-
-    def load_checkpoint(self, job_id: str, table: str) -> Checkpoint | None:
-        return self.checkpoints.get((job_id, table))
-
-    def rejections(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
-        return [r.__dict__ for r in self.rejected if r.job_id == job_id][offset:][:limit]
-
-    def count_rows(self, table: str) -> int:
-        return len(self.tables[table])
-
-    def check(self) -> None:
-        return None

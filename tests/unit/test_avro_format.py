@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import fastavro
 import pytest
 
-from core.ports import BackupHeader
+from core.backup.ports import BackupHeader
 from domain.entities import TABLES
 from domain.errors import InvalidBackup
 from infra.avro.format import MAX_BLOCK_BYTES, SCHEMAS, AvroBackupFormat

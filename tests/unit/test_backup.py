@@ -6,26 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from core.backup import (
-    backup_and_prune,
-    backup_tables,
-    check_backup_id,
-    list_backups,
-    prune_backups,
-    restore_table,
-    restore_tables,
-)
-from core.ingest import Cancelled
+from core.backup.back_up import backup_and_prune, backup_tables
+from core.backup.catalogue import check_backup_id, list_backups, prune_backups
+from core.backup.restore import restore_table, restore_tables
+from domain.background_jobs import Cancelled
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, RestoreRefused, UnknownTable
 from infra.avro.format import AvroBackupFormat
 from infra.storage.local import LocalFolderStorage
-from tests.unit.fakes import FakeArchive
+from tests.unit.fakes import FakeDatabase
 
 HIRED = datetime(2021, 11, 7, 2, 48, 42, 123456)
 
 
-def small_company() -> FakeArchive:
-    return FakeArchive(
+def small_company() -> FakeDatabase:
+    return FakeDatabase(
         departments=[(1, "Sales"), (2, "Legal")],
         jobs=[(1, "Recruiter"), (2, "Editor")],
         hired_employees=[(1, "Ana Silva", HIRED, 1, 2), (2, "Bruno Rossi", HIRED, 2, 1)],
@@ -132,7 +126,7 @@ def test_restoring_a_parent_alone_keeps_the_rows_its_children_still_use(storage:
 
 
 def test_restoring_a_parent_that_would_orphan_children_names_the_missing_ids(storage: LocalFolderStorage) -> None:
-    archive = FakeArchive(departments=[(1, "Sales")], jobs=[(1, "Recruiter")])
+    archive = FakeDatabase(departments=[(1, "Sales")], jobs=[(1, "Recruiter")])
     backup_tables(archive, storage, AvroBackupFormat())
     archive.tables["departments"].update({i: (i, f"Team {i}") for i in range(2, 40)})
     archive.tables["hired_employees"].update({i: (i, "Ana Silva", HIRED, i, 1) for i in range(1, 40)})

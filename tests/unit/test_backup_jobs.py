@@ -1,32 +1,33 @@
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bootstrap import job_kinds
-from core.backup import backup_tables, list_backups
-from core.backup_jobs import submit_backup, submit_restore, submit_scheduled_backup
-from core.jobs import JobKinds, run_job
-from core.ports import BackupFormat, BlobStorage, JobProgress, JobState, Lease, TableReplacement
+from bootstrap import job_handlers
+from core.backup.back_up import backup_tables
+from core.backup.catalogue import list_backups
+from core.backup.ports import BackupFormat
+from core.backup.submit import submit_backup, submit_restore, submit_scheduled_backup
+from core.ingest.handlers import Splitting
+from core.jobs.runner import run_job
+from core.storage import BlobStorage
+from domain.background_jobs import JobProgress, JobState, Lease
 from domain.errors import BackupNotFound, InvalidBackupId, InvalidRequest, UnknownTable
 from infra.avro.format import AvroBackupFormat
 from infra.storage.local import LocalFolderStorage
-from tests.job_fakes import FakeJobAdmission, FakeJobQueue, FakeJobStore
-from tests.unit.fakes import FakeArchive, FakeReplacement
+from tests.job_fakes import FakeJobQueue, FakeJobRepository
+from tests.unit.fakes import FakeDatabase, FakeUnitOfWork
 
 HIRED = datetime(2021, 11, 7, 2, 48, 42)
 MANY_JOBS = 12_000
 
 
-def small_company() -> FakeArchive:
-    return FakeArchive(
+def small_company() -> FakeDatabase:
+    return FakeDatabase(
         departments=[(1, "Sales"), (2, "Legal")],
         jobs=[(1, "Recruiter"), (2, "Editor")],
         hired_employees=[(1, "Ana Silva", HIRED, 1, 2), (2, "Bruno Rossi", HIRED, 2, 1)],
@@ -34,36 +35,45 @@ def small_company() -> FakeArchive:
 
 
 @dataclass
-class JobServices:
-    """The part of the composition root that backup and restore jobs use."""
+class Fakes:
+    """The fake adapters backup and restore jobs run on; ``archive`` and ``jobs`` are the same fake."""
 
-    archive: FakeArchive
+    archive: FakeDatabase
     storage: BlobStorage
     backup_format: BackupFormat = field(default_factory=AvroBackupFormat)
-    jobs: FakeJobStore = field(default_factory=FakeJobStore)
     queue: FakeJobQueue = field(default_factory=FakeJobQueue)
-    job_kinds: JobKinds = field(default_factory=job_kinds)
 
-    @cached_property
-    def admission(self) -> FakeJobAdmission:
-        return FakeJobAdmission(self.jobs)
+    @property
+    def jobs(self) -> FakeDatabase:
+        return self.archive
 
     def run_queued(self) -> None:
+        handlers = job_handlers(
+            {
+                "uow": self.archive,
+                "snapshots": self.archive,
+                "single_writer": self.archive.single_writer,
+                "storage": self.storage,
+                "queue": self.queue,
+                "backup_format": self.backup_format,
+                "splitting": Splitting(1, 1),
+            }
+        )
         while self.queue.queued:
             job_id = self.queue.queued.pop(0)
-            run_job(self.jobs, self.job_kinds, self, job_id, worker="test-worker", lease_seconds=30)
+            run_job(self.archive, handlers, job_id, worker="test-worker", lease_seconds=30)
 
     def progress_reports(self) -> list[JobProgress]:
-        return [progress for _, progress in self.jobs.reports if progress is not None]
+        return [progress for _, progress in self.archive.reports if progress is not None]
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> JobServices:
-    return JobServices(small_company(), LocalFolderStorage(tmp_path))
+def services(tmp_path: Path) -> Fakes:
+    return Fakes(small_company(), LocalFolderStorage(tmp_path))
 
 
-def test_a_backup_job_lists_each_backup_made_with_its_rows(services: JobServices) -> None:
-    job = submit_backup(services.jobs, services.queue)
+def test_a_backup_job_lists_each_backup_made_with_its_rows(services: Fakes) -> None:
+    job = submit_backup(services.archive, services.queue)
     services.run_queued()
 
     done = services.jobs.get(job.id)
@@ -79,9 +89,9 @@ def test_a_backup_job_lists_each_backup_made_with_its_rows(services: JobServices
     assert done.progress.counts["hired_employees"] == {"rows": 2, "backed_up": 2}
 
 
-def test_a_backup_job_reports_progress_after_every_chunk(services: JobServices) -> None:
-    services.archive = FakeArchive(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
-    submit_backup(services.jobs, services.queue, ["jobs"])
+def test_a_backup_job_reports_progress_after_every_chunk(services: Fakes) -> None:
+    services.archive = FakeDatabase(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
+    submit_backup(services.archive, services.queue, ["jobs"])
     services.run_queued()
 
     reports = services.progress_reports()
@@ -91,10 +101,10 @@ def test_a_backup_job_reports_progress_after_every_chunk(services: JobServices) 
     assert reports[1].counts == {"jobs": {"rows": MANY_JOBS, "backed_up": 5000}}
 
 
-def test_a_backup_job_asked_to_keep_n_prunes_older_backups_after(services: JobServices) -> None:
+def test_a_backup_job_asked_to_keep_n_prunes_older_backups_after(services: Fakes) -> None:
     for _ in range(3):
         backup_tables(services.archive, services.storage, services.backup_format)
-    job = submit_backup(services.jobs, services.queue, ["jobs"], keep=2)
+    job = submit_backup(services.archive, services.queue, ["jobs"], keep=2)
     services.run_queued()
 
     done = services.jobs.get(job.id)
@@ -104,7 +114,7 @@ def test_a_backup_job_asked_to_keep_n_prunes_older_backups_after(services: JobSe
     assert len(list_backups(services.storage, "departments")) == 3
 
 
-def test_the_scheduled_backup_backs_up_every_table_and_keeps_the_newest_n(services: JobServices) -> None:
+def test_the_scheduled_backup_backs_up_every_table_and_keeps_the_newest_n(services: Fakes) -> None:
     for _ in range(3):
         submit_scheduled_backup(services.jobs, services.queue, keep=2)
         services.run_queued()
@@ -115,8 +125,8 @@ def test_the_scheduled_backup_backs_up_every_table_and_keeps_the_newest_n(servic
     }
 
 
-def test_the_backup_tables_are_recorded_in_load_order(services: JobServices) -> None:
-    job = submit_backup(services.jobs, services.queue, ["hired_employees", "departments"])
+def test_the_backup_tables_are_recorded_in_load_order(services: Fakes) -> None:
+    job = submit_backup(services.archive, services.queue, ["hired_employees", "departments"])
     assert job.params == {"tables": ["departments", "hired_employees"]}
 
 
@@ -124,21 +134,21 @@ def test_the_backup_tables_are_recorded_in_load_order(services: JobServices) -> 
     ("tables", "error"), [(["employees"], UnknownTable), ([], InvalidRequest)], ids=["unknown", "none"]
 )
 def test_a_backup_of_no_or_unknown_tables_is_refused_before_queueing(
-    services: JobServices, tables: list[str], error: type[Exception]
+    services: Fakes, tables: list[str], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        submit_backup(services.jobs, services.queue, tables)
+        submit_backup(services.archive, services.queue, tables)
     assert services.queue.queued == [] and services.jobs.jobs == {}
 
 
-def test_a_restore_records_the_backup_that_was_newest_when_it_was_asked(services: JobServices) -> None:
+def test_a_restore_records_the_backup_that_was_newest_when_it_was_asked(services: Fakes) -> None:
     backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
     [newest] = backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
     assert job.params == {"backups": {"jobs": newest.id}}
 
 
-def test_a_restore_job_replaces_the_tables_and_lists_them_with_their_rows(services: JobServices) -> None:
+def test_a_restore_job_replaces_the_tables_and_lists_them_with_their_rows(services: Fakes) -> None:
     made = backup_tables(services.archive, services.storage, services.backup_format)
     original = {table: services.archive.rows(table) for table in services.archive.tables}
     services.archive.tables["hired_employees"].pop(1)
@@ -149,7 +159,6 @@ def test_a_restore_job_replaces_the_tables_and_lists_them_with_their_rows(servic
         services.queue,
         services.storage,
         ["departments", "jobs", "hired_employees"],
-        admission=services.admission,
     )
     services.run_queued()
 
@@ -184,19 +193,19 @@ def test_a_restore_job_replaces_the_tables_and_lists_them_with_their_rows(servic
     ids=["unknown-id", "path-in-id", "never-backed-up", "unknown-table", "no-table"],
 )
 def test_a_restore_that_names_no_usable_backup_is_refused_before_queueing(
-    services: JobServices, backups: dict[str, Any], error: type[Exception]
+    services: Fakes, backups: dict[str, Any], error: type[Exception]
 ) -> None:
     backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
     with pytest.raises(error):
-        submit_restore(services.jobs, services.queue, services.storage, backups, admission=services.admission)
+        submit_restore(services.jobs, services.queue, services.storage, backups)
     assert services.queue.queued == [] and services.jobs.jobs == {}
 
 
 def test_a_restore_job_that_fails_its_checks_fails_with_the_reason_and_changes_nothing(
-    services: JobServices,
+    services: Fakes,
 ) -> None:
     [info] = backup_tables(services.archive, services.storage, services.backup_format, ["jobs"])
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
     with services.storage.open(info.data_name) as stream:
         data = stream.read()
     services.storage.write(info.data_name, data[:-10])
@@ -211,7 +220,7 @@ def test_a_restore_job_that_fails_its_checks_fails_with_the_reason_and_changes_n
     assert services.archive.tables is before
 
 
-class CancellingJobStore(FakeJobStore):
+class CancellingJobs(FakeJobRepository):
     """Someone cancels the job as soon as it reports its first progress."""
 
     def report(self, job_id: str, worker: str, now: datetime, progress: JobProgress | None = None) -> Lease:
@@ -220,12 +229,12 @@ class CancellingJobStore(FakeJobStore):
         return super().report(job_id, worker, now, progress)
 
 
-def test_a_cancelled_restore_stops_and_changes_nothing(services: JobServices) -> None:
+def test_a_cancelled_restore_stops_and_changes_nothing(services: Fakes) -> None:
     backup_tables(services.archive, services.storage, services.backup_format)
-    services.jobs = CancellingJobStore()
+    services.archive.job_repository = CancellingJobs  # type: ignore[misc]
     services.archive.tables["jobs"][2] = (2, "Changed")
     before = services.archive.tables
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
 
     services.run_queued()
 
@@ -234,10 +243,10 @@ def test_a_cancelled_restore_stops_and_changes_nothing(services: JobServices) ->
     assert services.archive.tables is before
 
 
-def test_a_cancelled_backup_stops_between_chunks_and_saves_no_backup(services: JobServices) -> None:
-    services.archive = FakeArchive(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
-    services.jobs = CancellingJobStore()
-    job = submit_backup(services.jobs, services.queue, ["jobs"])
+def test_a_cancelled_backup_stops_between_chunks_and_saves_no_backup(services: Fakes) -> None:
+    services.archive = FakeDatabase(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
+    services.archive.job_repository = CancellingJobs  # type: ignore[misc]
+    job = submit_backup(services.archive, services.queue, ["jobs"])
 
     services.run_queued()
 
@@ -246,43 +255,27 @@ def test_a_cancelled_backup_stops_between_chunks_and_saves_no_backup(services: J
     assert list_backups(services.storage) == []
 
 
-class SingleWriterArchive(FakeArchive):
-    """Like SQLite: while a replacement is open, nothing else can write, progress included."""
+class SingleWriterDatabase(FakeDatabase):
+    """Like SQLite: while a unit of work that locked tables is open, no other may write, progress included."""
 
-    replacement_blocks_other_writes = True
+    single_writer = True
 
     def __init__(self, **tables: Any) -> None:
         super().__init__(**tables)
-        self.replacing = False
         self.writes_while_replacing = 0
 
-    @contextmanager
-    def replacement(self, tables: Sequence[str]) -> Iterator[TableReplacement]:
-        self.replacing = True
-        try:
-            yield FakeReplacement(self)
-        finally:
-            self.replacing = False
-
-
-class WatchedJobStore(FakeJobStore):
-    def __init__(self, archive: SingleWriterArchive) -> None:
-        super().__init__()
-        self.archive = archive
-
-    def report(self, job_id: str, worker: str, now: datetime, progress: JobProgress | None = None) -> Lease:
-        if progress is not None and self.archive.replacing:
-            self.archive.writes_while_replacing += 1
-        return super().report(job_id, worker, now, progress)
+    def published(self, uow: FakeUnitOfWork) -> None:
+        if self.locked_by not in (None, uow) and uow.jobs.reports:
+            self.writes_while_replacing += 1
 
 
 def test_on_a_single_writer_database_a_restore_records_its_progress_only_outside_its_transaction(
-    services: JobServices,
+    services: Fakes,
 ) -> None:
-    archive = SingleWriterArchive(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
-    services.archive, services.jobs = archive, WatchedJobStore(archive)
+    archive = SingleWriterDatabase(jobs=[(i, f"Job {i}") for i in range(1, MANY_JOBS + 1)])
+    services.archive = archive
     backup_tables(archive, services.storage, services.backup_format, ["jobs"])
-    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"], admission=services.admission)
+    job = submit_restore(services.jobs, services.queue, services.storage, ["jobs"])
 
     services.run_queued()
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from core.csv_export import spreadsheet_safe
-from core.reports import ABOVE_AVERAGE_COLUMNS, rows_as_csv
+from core.reports.hiring import ABOVE_AVERAGE_COLUMNS, rows_as_csv
 
 
 @pytest.mark.parametrize(

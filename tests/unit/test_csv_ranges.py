@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from core.csv_ranges import ByteRange, count_lines, plan_ranges, range_records
-from core.csv_records import csv_records
-from core.split_ingest import parts_for
+from core.ingest.csv_source import ByteRange, csv_records, range_records
+from core.ingest.parts import parts_for
+from core.ingest.ranges import count_lines, plan_ranges
 from tests.unit.test_ingest import FakeStorage
 
 HEADER = b"id,name,datetime,department_id,job_id\n"

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from core.csv_records import csv_records
+from core.ingest.csv_source import csv_records
 from domain.rules import Reason
 
 

@@ -2,14 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.reports import (
-    DepartmentHires,
-    QuarterHires,
-    ReportQueries,
-    hired_by_quarter,
-    hiring_above_average,
-    year_bounds,
-)
+from core.reports.hiring import hired_by_quarter, hiring_above_average
+from core.reports.ports import DepartmentHires, QuarterHires, ReportQueries, year_bounds
 from domain.errors import InvalidRequest
 
 

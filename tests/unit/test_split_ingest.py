@@ -4,41 +4,42 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import pytest
 
+from bootstrap import inject
 from core.config import Settings, load_settings
-from core.csv_ranges import plan_ranges
-from core.ingest_jobs import ingest_job, root_sources, submit_ingest
-from core.jobs import JobKinds, RunOutcome, cancel_job, run_job
-from core.ports import Job, JobState
+from core.ingest.handlers import Splitting, ingest_job, ingest_part_job
+from core.ingest.loader import ingest_blob
+from core.ingest.parts import finish_parent_if_last, part_key
+from core.ingest.ranges import plan_ranges
+from core.ingest.submit import root_sources, submit_ingest
+from core.jobs.runner import JobHandler, JobHandlers, RunOutcome, run_job
+from core.jobs.submit import cancel_job
 from core.sample import csv_bytes, departments_rows, employee_rows, jobs_rows
-from core.split_ingest import PART_KIND, finish_parent_if_last, ingest_part_job, ingest_range, part_key
+from domain.background_jobs import BackgroundJob, JobState
+from domain.commands import IngestPart, IngestSources
 from domain.entities import HIRED_EMPLOYEES
-from tests.job_fakes import FakeJobAdmission, FakeJobQueue, FakeJobStore, FakeSplitJobs
-from tests.unit.fakes import FakeHiringStore
-from tests.unit.test_ingest import FakeStorage
+from tests.job_fakes import FakeJobQueue, FakeJobRepository
+from tests.unit.fakes import FakeDatabase
+from tests.unit.test_ingest import FakeStorage, departments_csv
 
 EMPLOYEES = 4_500
 
 
 @dataclass
-class Services:
+class Fakes:
+    """The fake adapters the split loads run on; ``jobs`` and ``store`` are two names for the one fake database."""
+
     settings: Settings
     storage: FakeStorage
-    jobs: FakeJobStore = field(default_factory=FakeJobStore)
+    store: FakeDatabase = field(default_factory=FakeDatabase)
     queue: FakeJobQueue = field(default_factory=FakeJobQueue)
-    store: FakeHiringStore = field(default_factory=FakeHiringStore)
 
     @property
-    def split_jobs(self) -> FakeSplitJobs:
-        return FakeSplitJobs(self.jobs, self.store)
-
-    @cached_property
-    def admission(self) -> FakeJobAdmission:
-        return FakeJobAdmission(self.jobs)
+    def jobs(self) -> FakeDatabase:
+        return self.store
 
 
 def sample_files() -> dict[str, bytes]:
@@ -52,38 +53,47 @@ def sample_files() -> dict[str, bytes]:
     }
 
 
-def services_with(parts: int) -> Services:
+def services_with(parts: int) -> Fakes:
     settings = load_settings({"INGEST_PARTS": str(parts), "INGEST_PART_MIN_BYTES": "1"})
-    return Services(settings, FakeStorage(sample_files()))
+    return Fakes(settings, FakeStorage(sample_files()))
 
 
-def kinds(finish_parent: bool = True) -> JobKinds:
-    found = JobKinds()
-    found.register("ingest", ingest_job)
-    found.register(PART_KIND, ingest_part_job, on_finished=finish_parent_if_last if finish_parent else None)
-    return found
+def kinds(services: Fakes, finish_parent: bool = True) -> JobHandlers:
+    """The ingest handlers on the fakes, as the composition root injects them; without ``finish_parent``,
+    the parts leave their parent waiting."""
+    dependencies = {
+        "uow": services.store,
+        "storage": services.storage,
+        "queue": services.queue,
+        "splitting": Splitting(services.settings.ingest_parts, services.settings.ingest_part_min_bytes),
+    }
+    finish = inject(finish_parent_if_last, dependencies) if finish_parent else None
+    return JobHandlers(
+        JobHandler(IngestSources, inject(ingest_job, dependencies)),
+        JobHandler(IngestPart, inject(ingest_part_job, dependencies), on_finished=finish),
+    )
 
 
-def run(services: Services, job_id: str, registry: JobKinds | None = None, worker: str = "w-1") -> RunOutcome:
-    return run_job(services.jobs, registry or kinds(), services, job_id, worker=worker, lease_seconds=30)
+def run(services: Fakes, job_id: str, registry: JobHandlers | None = None, worker: str = "w-1") -> RunOutcome:
+    return run_job(services.store, registry or kinds(services), job_id, worker=worker, lease_seconds=30)
 
 
-def submit(services: Services) -> Job:
-    return submit_ingest(services.jobs, services.queue, services.storage, root_sources(), admission=services.admission)
+def submit(services: Fakes) -> BackgroundJob:
+    return submit_ingest(services.store, services.queue, services.storage, root_sources())
 
 
-def parts_of(services: Services, parent: Job) -> list[Job]:
+def parts_of(services: Fakes, parent: BackgroundJob) -> list[BackgroundJob]:
     return [job for job in services.jobs.jobs.values() if job.params.get("parent") == parent.id]
 
 
-def fanned_out(parts: int = 3) -> tuple[Services, Job]:
+def fanned_out(parts: int = 3) -> tuple[Fakes, BackgroundJob]:
     services = services_with(parts)
     parent = submit(services)
     assert run(services, parent.id) == RunOutcome.DEFERRED
     return services, parent
 
 
-def rejected_lines(services: Services) -> list[int]:
+def rejected_lines(services: Fakes) -> list[int]:
     return sorted(row.position for row in services.store.rejected)
 
 
@@ -100,7 +110,7 @@ def test_a_large_employees_file_is_handed_to_parts_once_departments_and_jobs_are
     assert [p.params["start"] for p in parts[1:]] == [p.params["end"] for p in parts[:-1]]
 
 
-def one_worker() -> tuple[Services, Job]:
+def one_worker() -> tuple[Fakes, BackgroundJob]:
     single = services_with(1)
     alone = submit(single)
     assert run(single, alone.id) == RunOutcome.FINISHED
@@ -184,17 +194,17 @@ def test_cancelling_the_parent_cancels_the_parts_not_started_and_then_the_parent
 def test_a_running_part_stops_after_the_batch_during_which_the_parent_was_cancelled():
     services, parent = fanned_out(2)
     part = parts_of(services, parent)[1]
-    original = FakeSplitJobs.record_progress
+    original = FakeJobRepository.hold
 
-    def cancel_then_record(self: FakeSplitJobs, *args: Any) -> Any:
-        services.jobs.jobs[parent.id].cancel_requested = True
+    def cancel_then_hold(self: FakeJobRepository, *args: Any) -> Any:
+        self.jobs[parent.id].cancel_requested = True
         return original(self, *args)
 
-    FakeSplitJobs.record_progress = cancel_then_record  # type: ignore[method-assign]
+    FakeJobRepository.hold = cancel_then_hold  # type: ignore[method-assign]
     try:
         run(services, part.id)
     finally:
-        FakeSplitJobs.record_progress = original  # type: ignore[method-assign]
+        FakeJobRepository.hold = original  # type: ignore[method-assign]
 
     assert services.jobs.get(part.id).state == JobState.CANCELLED
     assert services.jobs.get(part.id).progress.counts["hired_employees"]["processed"] == 1000
@@ -216,7 +226,7 @@ def test_a_parent_run_again_queues_its_pending_parts_again_and_keeps_waiting():
 def test_a_parent_run_again_after_its_parts_finished_unseen_records_its_outcome():
     services, parent = fanned_out(2)
     for part in parts_of(services, parent):
-        run(services, part.id, kinds(finish_parent=False))
+        run(services, part.id, kinds(services, finish_parent=False))
     assert services.jobs.get(parent.id).state == JobState.PROGRESS
 
     assert run(services, parent.id) == RunOutcome.DEFERRED
@@ -228,7 +238,7 @@ def test_a_part_redelivered_after_it_finished_finishes_a_parent_left_waiting():
     services, parent = fanned_out(2)
     parts = parts_of(services, parent)
     run(services, parts[0].id)
-    run(services, parts[1].id, kinds(finish_parent=False))
+    run(services, parts[1].id, kinds(services, finish_parent=False))
 
     assert run(services, parts[1].id) == RunOutcome.ALREADY_FINISHED
 
@@ -244,12 +254,12 @@ def test_a_part_that_crashed_resumes_after_its_last_batch_with_exact_counts():
     services.store.crash_before_commit = services.store.commits + 2
 
     def load() -> Any:
-        return ingest_range(
+        return ingest_blob(
             services.store,
             services.storage,
             "hired_employees",
             "hired_employees.csv",
-            last,
+            part=last,
             job_id=parent.id,
             checkpoint_key=part_key("hired_employees", 1),
         )
@@ -261,3 +271,31 @@ def test_a_part_that_crashed_resumes_after_its_last_batch_with_exact_counts():
 
     assert counts.processed == last.lines
     assert services.store.load_checkpoint(parent.id, "hired_employees#1").counts == counts
+
+
+class TakenOverAtTheSecondBatch(FakeJobRepository):
+    """Another worker takes the job over (and commits that) while the job's second batch is being written."""
+
+    database: FakeDatabase
+    progress_reports = 0
+
+    def report(self, job_id: str, worker: str, now: Any, progress: Any = None) -> Any:
+        if progress is not None:
+            TakenOverAtTheSecondBatch.progress_reports += 1
+            if TakenOverAtTheSecondBatch.progress_reports == 2:
+                self.database.jobs[job_id].worker = self.jobs[job_id].worker = "worker-b"
+        return super().report(job_id, worker, now, progress)
+
+
+def test_a_worker_that_lost_its_job_commits_nothing_of_the_batch_it_was_writing():
+    services = Fakes(load_settings({}), FakeStorage({"departments.csv": departments_csv(3000)}))
+    TakenOverAtTheSecondBatch.database = services.store
+    services.store.job_repository = TakenOverAtTheSecondBatch  # type: ignore[misc]
+    job = submit_ingest(services.store, services.queue, services.storage, {"departments": "departments.csv"})
+
+    assert run(services, job.id) == RunOutcome.LEASE_LOST
+
+    checkpoint = services.store.load_checkpoint(job.id, "departments")
+    assert checkpoint is not None and checkpoint.position == 1000
+    assert services.store.count_rows("departments") == 1000
+    assert services.jobs.get(job.id).progress.rows_done == 1000

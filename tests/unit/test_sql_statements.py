@@ -3,16 +3,15 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.dialects import mssql
 
-from infra.db.archive import (
-    count_statement,
+from infra.db.hiring_rows import (
     delete_all_statement,
     delete_ids_statement,
     ids_statement,
     referenced_ids_statement,
-    rows_by_id_statement,
     update_by_id_statement,
 )
 from infra.db.schema import HIRING_TABLES
+from infra.db.snapshots import count_statement, rows_by_id_statement
 
 
 def test_every_backup_and_restore_statement_compiles_for_sql_server() -> None:
@@ -65,7 +64,7 @@ def test_the_schema_and_every_ingest_statement_compile_for_sql_server() -> None:
 def test_the_bulk_inserter_for_sql_server_uses_positional_executemany() -> None:
     from sqlalchemy.dialects.mssql import pyodbc
 
-    from infra.db.store import BulkInserter
+    from infra.db.hiring_rows import BulkInserter
 
     inserter = BulkInserter(pyodbc.dialect(paramstyle="qmark"), "hired_employees")  # pyodbc's own paramstyle
     assert not inserter.use_copy and inserter.positional
@@ -75,7 +74,7 @@ def test_the_bulk_inserter_for_sql_server_uses_positional_executemany() -> None:
 
 
 def test_the_look_for_unfinished_jobs_in_a_tables_way_compiles_for_sql_server() -> None:
-    from infra.db.exclusion import unfinished_statement
+    from infra.db.job_rows import unfinished_statement
 
     sql = str(unfinished_statement(["restore"]).compile(dialect=mssql.dialect()))
     assert "background_jobs.state NOT IN (__[POSTCOMPILE_state_1])" in sql

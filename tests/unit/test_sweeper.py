@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from core.clock import utcnow
 from core.config import load_settings
-from core.jobs import submit_job, utcnow
+from core.jobs.submit import submit_job
+from domain.commands import BackUpTables
 from infra.broker.sweeper import Sweeper
-from tests.job_fakes import FakeJobQueue, FakeJobStore
+from tests.job_fakes import FakeJobQueue
+from tests.unit.fakes import FakeDatabase
 
 
-def stalled_job(jobs: FakeJobStore, queue: FakeJobQueue) -> str:
-    job = submit_job(jobs, queue, "backup", {})
+def stalled_job(jobs: FakeDatabase, queue: FakeJobQueue) -> str:
+    job = submit_job(jobs, queue, BackUpTables())
     long_ago = utcnow() - timedelta(minutes=10)
     jobs.claim(job.id, "dead-worker", long_ago, long_ago)
     queue.queued.clear()
@@ -20,7 +23,7 @@ def stalled_job(jobs: FakeJobStore, queue: FakeJobQueue) -> str:
 
 
 def test_the_sweeper_queues_a_stalled_job_as_soon_as_it_starts_and_stops_when_asked():
-    jobs, queue = FakeJobStore(), FakeJobQueue()
+    jobs, queue = FakeDatabase(), FakeJobQueue()
     job_id = stalled_job(jobs, queue)
     sweeper = Sweeper(jobs, queue, load_settings({"JOB_SWEEP_SECONDS": "30"}))
 
@@ -32,7 +35,7 @@ def test_the_sweeper_queues_a_stalled_job_as_soon_as_it_starts_and_stops_when_as
 
 
 def test_a_sweep_while_the_broker_is_down_logs_one_line_and_the_next_one_queues_the_job(caplog):
-    jobs, queue = FakeJobStore(), FakeJobQueue()
+    jobs, queue = FakeDatabase(), FakeJobQueue()
     job_id = stalled_job(jobs, queue)
     queue.broken = True
     sweeper = Sweeper(jobs, queue, load_settings({}))

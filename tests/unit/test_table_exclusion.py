@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from core.ports import Job, JobState
-from core.table_exclusion import BATCH, admitting, check_alone, check_free, tables_written
+from core.jobs.exclusion import BATCH, admit, check_alone, check_free, tables_written
+from domain.background_jobs import BackgroundJob, JobState
 from domain.errors import TableBusy
-from tests.job_fakes import FakeJobAdmission, FakeJobStore
+from tests.unit.fakes import FakeDatabase
 
-START = datetime(2026, 11, 22, 3, 15)
+START = datetime(2026, 11, 22, 3, 15, tzinfo=UTC)
 
 
-def job(kind: str, number: int, state: JobState = JobState.PENDING, **params: Any) -> Job:
-    return Job(
+def job(kind: str, number: int, state: JobState = JobState.PENDING, **params: Any) -> BackgroundJob:
+    return BackgroundJob(
         id=f"{kind}-{number}", kind=kind, params=params, state=state, created_at=START + timedelta(seconds=number)
     )
 
 
-def restore(number: int, *tables: str, state: JobState = JobState.PENDING) -> Job:
+def restore(number: int, *tables: str, state: JobState = JobState.PENDING) -> BackgroundJob:
     return job("restore", number, state, backups=dict.fromkeys(tables))
 
 
-def ingest(number: int, *tables: str, state: JobState = JobState.PENDING) -> Job:
+def ingest(number: int, *tables: str, state: JobState = JobState.PENDING) -> BackgroundJob:
     return job("ingest", number, state, sources={t: f"{t}.csv" for t in tables})
 
 
-def part(number: int, table: str) -> Job:
+def part(number: int, table: str) -> BackgroundJob:
     return job("ingest_part", number, table=table, parent="ingest-0", part=0, parts=2)
 
 
+def admitting(database: FakeDatabase) -> Callable[[BackgroundJob], None]:
+    def add(job: BackgroundJob) -> None:
+        with database() as tx:
+            admit(tx, job)
+            tx.commit()
+
+    return add
+
+
 @pytest.fixture
-def admission() -> FakeJobAdmission:
-    return FakeJobAdmission(FakeJobStore())
+def admission() -> FakeDatabase:
+    return FakeDatabase()
 
 
 def test_each_kind_of_job_names_the_tables_it_writes():
@@ -49,7 +59,7 @@ def test_each_kind_of_job_names_the_tables_it_writes():
     "writer", [ingest(1, "jobs", "departments"), part(1, "jobs"), restore(1, "jobs", "departments")]
 )
 def test_a_restore_is_refused_while_any_writer_of_one_of_its_tables_is_unfinished(admission, writer):
-    admission.add_unless(writer, lambda _other: False)
+    admission.add(writer)
 
     with pytest.raises(TableBusy) as refused:
         admitting(admission)(restore(2, "jobs", "hired_employees"))
@@ -70,8 +80,8 @@ def test_ingests_of_one_table_and_backups_run_side_by_side_and_a_finished_job_is
     add(ingest(1, "jobs"))
     add(ingest(2, "jobs"))
     add(job("backup", 3, tables=["jobs"]))
-    admission.jobs.finish("ingest-1", JobState.SUCCESS, START)
-    admission.jobs.finish("ingest-2", JobState.FAILURE, START)
+    admission.finish("ingest-1", JobState.SUCCESS, START)
+    admission.finish("ingest-2", JobState.FAILURE, START)
 
     add(restore(4, "jobs"))
 
@@ -88,8 +98,8 @@ def test_a_batch_is_refused_only_while_its_own_table_is_being_restored(admission
 
 
 def test_a_job_started_yields_to_an_earlier_unfinished_job_in_its_way(admission):
-    admission.jobs.add(ingest(1, "jobs"))
-    admission.jobs.add(restore(2, "jobs"))
+    admission.add(ingest(1, "jobs"))
+    admission.add(restore(2, "jobs"))
 
     check_alone(admission, "ingest-1", "ingest", ingest(1, "jobs").params)
     with pytest.raises(TableBusy, match="task ingest-1 \\(ingest, PENDING\\)"):
@@ -97,8 +107,8 @@ def test_a_job_started_yields_to_an_earlier_unfinished_job_in_its_way(admission)
 
 
 def test_a_job_started_yields_to_a_later_job_in_its_way_that_already_runs(admission):
-    admission.jobs.add(restore(1, "jobs"))
-    admission.jobs.add(ingest(2, "jobs", state=JobState.PROGRESS))
+    admission.add(restore(1, "jobs"))
+    admission.add(ingest(2, "jobs", state=JobState.PROGRESS))
 
     with pytest.raises(TableBusy, match="task ingest-2 \\(ingest, PROGRESS\\)"):
         check_alone(admission, "restore-1", "restore", restore(1, "jobs").params)

@@ -7,17 +7,17 @@ of its tables (``ingest``, ``ingest_part``, another ``restore``) is pending or r
 or a batch insert, is refused while a restore of one of its tables is. Ingests of one table may run
 together: their batches are safe side by side.
 
-Submissions take turns (``JobAdmission.add_unless``), so two at the same instant never both pass. A
-worker checks again when it starts a job, in case a job was recorded some other way.
+Submissions take turns (``admit`` first takes the job repository's turn), so two at the same instant
+never both pass. A worker checks again when it starts a job, in case a job was recorded some other way.
 """
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from core.ports import RUNNING_STATES, Job
+from core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from domain.background_jobs import RUNNING_STATES, BackgroundJob
 from domain.errors import TableBusy
 
 RESTORE = "restore"
@@ -25,24 +25,11 @@ RESTORE = "restore"
 BATCH = "batch"
 WRITER_KINDS = ("ingest", "ingest_part", RESTORE)
 
-Blocks = Callable[[Job], bool]
-
-
-class JobAdmission(abc.ABC):
-    """Records a job unless one it must not run beside is pending or running."""
-
-    @abc.abstractmethod
-    def add_unless(self, job: Job, blocks: Blocks) -> Job | None:
-        """Record ``job`` unless a pending or running job for which ``blocks`` is true is recorded; return
-        the oldest such job instead. Calls take turns, so two at the same instant never both pass."""
-
-    @abc.abstractmethod
-    def unfinished(self, kinds: Collection[str]) -> list[Job]:
-        """The pending and running jobs of these kinds, oldest first."""
+Blocks = Callable[[BackgroundJob], bool]
 
 
 def tables_written(kind: str, params: dict[str, Any]) -> frozenset[str]:
-    """The hiring tables a job of ``kind`` with ``params`` writes."""
+    """The hiring tables a job of ``kind`` with ``params`` writes; read leniently, whatever release recorded it."""
     if kind == "ingest":
         return frozenset(params.get("sources", ()))
     if kind == "ingest_part":
@@ -53,7 +40,7 @@ def tables_written(kind: str, params: dict[str, Any]) -> frozenset[str]:
 
 
 def _blocks(kind: str, tables: frozenset[str], own_id: str | None = None) -> Blocks:
-    def blocks(other: Job) -> bool:
+    def blocks(other: BackgroundJob) -> bool:
         return (
             other.id != own_id
             and RESTORE in (kind, other.kind)
@@ -63,7 +50,7 @@ def _blocks(kind: str, tables: frozenset[str], own_id: str | None = None) -> Blo
     return blocks
 
 
-def refusal(kind: str, tables: Iterable[str], blocker: Job) -> TableBusy:
+def refusal(kind: str, tables: Iterable[str], blocker: BackgroundJob) -> TableBusy:
     """The 409 that names the job in the way."""
     shared = sorted(set(tables) & tables_written(blocker.kind, blocker.params))
     names = " and ".join(shared)
@@ -77,35 +64,41 @@ def refusal(kind: str, tables: Iterable[str], blocker: Job) -> TableBusy:
     return TableBusy(message, details)
 
 
-def admitting(admission: JobAdmission) -> Callable[[Job], None]:
-    """How ``submit_job`` records a job that writes tables: ``TableBusy`` if a job in the way is unfinished."""
+def admit(tx: UnitOfWork, job: BackgroundJob) -> None:
+    """Record ``job`` in ``tx`` unless a job in its way is pending or running: then ``TableBusy`` names the oldest.
 
-    def add(job: Job) -> None:
-        tables = tables_written(job.kind, job.params)
-        blocker = admission.add_unless(job, _blocks(job.kind, tables, job.id))
-        if blocker is not None:
-            raise refusal(job.kind, tables, blocker)
+    The first thing ``tx`` does: it takes the submissions' turn, held until ``tx`` ends.
+    """
+    tx.jobs.take_turn()
+    tables = tables_written(job.kind, job.params)
+    blocks = _blocks(job.kind, tables, job.id)
+    blocker = next((other for other in tx.jobs.unfinished() if blocks(other)), None)
+    if blocker is not None:
+        raise refusal(job.kind, tables, blocker)
+    tx.jobs.add(job)
 
-    return add
 
-
-def check_free(admission: JobAdmission, kind: str, tables: Iterable[str]) -> None:
+def check_free(uow: UnitOfWorkFactory, kind: str, tables: Iterable[str]) -> None:
     """Refuse with ``TableBusy`` early, recording nothing: before an upload is stored, or a ``BATCH`` inserted."""
     chosen = frozenset(tables)
     blocks = _blocks(kind, chosen)
-    for other in admission.unfinished(WRITER_KINDS if kind == RESTORE else (RESTORE,)):
+    with uow() as tx:
+        unfinished = tx.jobs.unfinished(WRITER_KINDS if kind == RESTORE else (RESTORE,))
+    for other in unfinished:
         if blocks(other):
             raise refusal(kind, chosen, other)
 
 
-def check_alone(admission: JobAdmission, job_id: str, kind: str, params: dict[str, Any]) -> None:
+def check_alone(uow: UnitOfWorkFactory, job_id: str, kind: str, params: dict[str, Any]) -> None:
     """For a worker starting a job: ``TableBusy`` (the job fails) if a job in its way was recorded before
     it and is unfinished, or is already running. A job in its way recorded after it and still pending
     will fail this check in turn, so only one of them runs."""
     tables = tables_written(kind, params)
     blocks = _blocks(kind, tables, job_id)
+    with uow() as tx:
+        unfinished = tx.jobs.unfinished(WRITER_KINDS)
     after_this_one = False
-    for other in admission.unfinished(WRITER_KINDS):
+    for other in unfinished:
         if other.id == job_id:
             after_this_one = True
         elif blocks(other) and (not after_this_one or other.state in RUNNING_STATES):

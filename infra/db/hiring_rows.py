@@ -1,12 +1,14 @@
-"""``SqlHiringStore``: the hiring tables in any SQLAlchemy database, written in bulk."""
+"""``SqlHiringRows``: the hiring tables in the unit of work's transaction, written in bulk.
+
+Every statement is built by a function below so that a test can compile each one for SQL Server
+as well as for SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
@@ -14,13 +16,15 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     DateTime,
+    Delete,
     Dialect,
-    Engine,
     Integer,
     Select,
     String,
     Table,
+    Update,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -28,18 +32,40 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core.ports import BatchTransaction, Checkpoint, HiringStore, RejectedRow, TableCounts, WriteConflict
-from infra.db.engine import connect
-from infra.db.schema import HIRING_TABLES, ingest_checkpoints, rejected_rows
+from core.unit_of_work import HiringRows, WriteConflict
+from infra.db.engine import first_line
+from infra.db.schema import HIRING_TABLES
 
-_COUNT_FIELDS = ("processed", "inserted", "already_exists", "rejected")
 # A batch whose ids span at most this many times its size is looked up by id range, one
 # indexed scan, rather than by a list of a thousand bound ids; files are mostly in id order.
 DENSE_SPAN = 4
+DELETE_CHUNK = 1000
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+def ids_statement(table: Table) -> Select[Any]:
+    return select(table.c.id)
+
+
+def referenced_ids_statement(table: Table, column: str) -> Select[Any]:
+    return select(table.c[column]).distinct()
+
+
+def delete_all_statement(table: Table) -> Delete:
+    return delete(table)
+
+
+def delete_ids_statement(table: Table) -> Delete:
+    return delete(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def update_by_id_statement(table: Table) -> Update:
+    values: dict[str, Any] = {c.name: bindparam(f"new_{c.name}") for c in table.columns if c.name != "id"}
+    return update(table).where(table.c.id == bindparam("old_id")).values(values)
+
+
+def lock_statement(table: Table) -> str:
+    """PostgreSQL: writers of ``table`` wait until the transaction ends; readers (reports, backups) do not."""
+    return f"LOCK TABLE {table.name} IN EXCLUSIVE MODE"
 
 
 class BulkInserter:
@@ -131,11 +157,9 @@ def _rows_with_ids(table: str) -> Select[Any]:
     return select(t).where(t.c.id.in_(bindparam("ids", expanding=True)))
 
 
-class SqlBatchTransaction(BatchTransaction):
-    def __init__(self, store: SqlHiringStore, conn: Connection) -> None:
-        self._store = store
+class SqlHiringRows(HiringRows):
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self.committed = False
 
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
         if not ids:
@@ -155,44 +179,57 @@ class SqlBatchTransaction(BatchTransaction):
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         # In id order, so that two writers of overlapping ids wait on each other instead of deadlocking.
         ordered = sorted(rows, key=itemgetter(0))
-        try:
+        with _conflicts():
             bulk_inserter(self._conn.dialect, table).insert(self._conn, ordered)
-        except DBAPIError as error:
-            if is_write_conflict(error):
-                raise WriteConflict(str(error.orig)) from error
-            raise
 
-    def log_rejections(self, rejections: Sequence[RejectedRow]) -> None:
-        now = _utcnow()
-        self._conn.execute(
-            insert(rejected_rows),
-            [
-                {
-                    "job_id": r.job_id,
-                    "batch": r.batch,
-                    "table_name": r.table,
-                    "source": r.source[:400],
-                    "line_number": r.position,
-                    "raw_record": r.raw,
-                    "reasons": json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
-                    "created_at": now,
-                }
-                for r in rejections
-            ],
-        )
+    def count(self, table: str) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(HIRING_TABLES[table])).scalar_one())
 
-    def save_checkpoint(self, job_id: str, table: str, checkpoint: Checkpoint) -> None:
-        values = {"position": checkpoint.position, "updated_at": _utcnow(), **checkpoint.counts.as_dict()}
-        c = ingest_checkpoints.c
-        changed = self._conn.execute(
-            update(ingest_checkpoints).where(c.job_id == job_id, c.table_name == table).values(**values)
-        ).rowcount
-        if not changed:
-            self._conn.execute(insert(ingest_checkpoints).values(job_id=job_id, table_name=table, **values))
+    def lock(self, tables: Collection[str]) -> None:
+        dialect = self._conn.dialect.name
+        if dialect == "sqlite":
+            self._conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif dialect == "postgresql":
+            # Children first, as a batch locks its own table and then, for its foreign keys, the parents:
+            # in the other order a restore and a batch of employees could each wait for the other.
+            for table in sorted(tables, key=list(HIRING_TABLES).index, reverse=True):
+                self._conn.exec_driver_sql(lock_statement(HIRING_TABLES[table]))
 
-    def commit(self) -> None:
-        self._conn.commit()
-        self.committed = True
+    def ids(self, table: str) -> set[int]:
+        return set(self._conn.execute(ids_statement(HIRING_TABLES[table])).scalars())
+
+    def referenced_ids(self, table: str, column: str) -> set[int]:
+        return set(self._conn.execute(referenced_ids_statement(HIRING_TABLES[table], column)).scalars())
+
+    def delete_all(self, table: str) -> None:
+        with _conflicts():
+            self._conn.execute(delete_all_statement(HIRING_TABLES[table]))
+
+    def delete(self, table: str, ids: Collection[int]) -> None:
+        ordered = sorted(ids)
+        statement = delete_ids_statement(HIRING_TABLES[table])
+        with _conflicts():
+            for start in range(0, len(ordered), DELETE_CHUNK):
+                self._conn.execute(statement, {"ids": ordered[start : start + DELETE_CHUNK]})
+
+    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        t = HIRING_TABLES[table]
+        names = [c.name for c in t.columns]
+        params = [
+            {"old_id": row[0], **{f"new_{n}": v for n, v in zip(names, row, strict=True) if n != "id"}} for row in rows
+        ]
+        with _conflicts():
+            self._conn.execute(update_by_id_statement(t), params)
+
+
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as error:
+        if is_write_conflict(error):
+            raise WriteConflict(first_line(error)) from error
+        raise
 
 
 # A deadlock or a serialization failure: the database rolled the transaction back to let another one through.
@@ -203,60 +240,3 @@ def is_write_conflict(error: DBAPIError) -> bool:
     """Whether another transaction's write caused ``error``: the same work, done again in a new
     transaction, sees that write (a duplicate id, a missing parent) and can succeed."""
     return isinstance(error, IntegrityError) or getattr(error.orig, "sqlstate", None) in _ROLLED_BACK_FOR_ANOTHER
-
-
-class SqlHiringStore(HiringStore):
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[BatchTransaction]:
-        with self._connect() as conn:
-            tx = SqlBatchTransaction(self, conn)
-            try:
-                yield tx
-            finally:
-                if not tx.committed:
-                    conn.rollback()
-
-    def _connect(self) -> AbstractContextManager[Connection]:
-        return connect(self.engine)
-
-    def load_checkpoint(self, job_id: str, table: str) -> Checkpoint | None:
-        c = ingest_checkpoints.c
-        with self._connect() as conn:
-            row = (
-                conn.execute(select(ingest_checkpoints).where(c.job_id == job_id, c.table_name == table))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return None
-        return Checkpoint(row["position"], TableCounts(**{k: row[k] for k in _COUNT_FIELDS}))
-
-    def rejections(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
-        c = rejected_rows.c
-        query = select(rejected_rows).where(c.job_id == job_id).order_by(c.id).offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [
-            {
-                "table": r["table_name"],
-                "source": r["source"],
-                "line": r["line_number"],
-                "batch": r["batch"],
-                "record": r["raw_record"],
-                "reasons": json.loads(r["reasons"]),
-            }
-            for r in rows
-        ]
-
-    def count_rows(self, table: str) -> int:
-        with self._connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(HIRING_TABLES[table])).scalar_one())
-
-    def check(self) -> None:
-        with self._connect() as conn:
-            conn.exec_driver_sql("SELECT 1")

@@ -6,14 +6,13 @@ definition and put the rows in an order that is the same on every backend.
 
 from __future__ import annotations
 
-import abc
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from core.csv_export import SpreadsheetSafeWriter
+from core.reports.ports import DepartmentHires, QuarterHires, ReportQueries
 from domain.errors import InvalidRequest
 from domain.rules import MAX_YEAR, MIN_YEAR
 
@@ -27,38 +26,6 @@ MEAN_DEFINITION = (
     "departments table, including departments that hired nobody that year. A department is listed when it "
     "hired strictly more employees than that mean."
 )
-
-
-@dataclass(frozen=True)
-class QuarterHires:
-    department_id: int
-    department: str
-    job_id: int
-    job: str
-    Q1: int
-    Q2: int
-    Q3: int
-    Q4: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "department": self.department,
-            "job": self.job,
-            "Q1": self.Q1,
-            "Q2": self.Q2,
-            "Q3": self.Q3,
-            "Q4": self.Q4,
-        }
-
-
-@dataclass(frozen=True)
-class DepartmentHires:
-    id: int
-    department: str
-    hired: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "department": self.department, "hired": self.hired}
 
 
 @dataclass(frozen=True)
@@ -78,29 +45,6 @@ class HiringAboveAverage:
 
     def as_dict(self) -> dict[str, Any]:
         return {"year": self.year, "mean": self.mean, "rows": [row.as_dict() for row in self.rows]}
-
-
-def year_bounds(year: int) -> tuple[datetime, datetime, datetime, datetime, datetime]:
-    """The starts of Q1..Q4 and of the next year, in naive UTC: each quarter is ``[start, next start)``."""
-    return (
-        datetime(year, 1, 1),
-        datetime(year, 4, 1),
-        datetime(year, 7, 1),
-        datetime(year, 10, 1),
-        datetime(year + 1, 1, 1),
-    )
-
-
-class ReportQueries(abc.ABC):
-    """Aggregates over the hiring tables, in no particular order."""
-
-    @abc.abstractmethod
-    def hires_by_quarter(self, year: int) -> list[QuarterHires]:
-        """One row per department id and job id with a hire in ``year`` (UTC), counted per quarter."""
-
-    @abc.abstractmethod
-    def hires_by_department(self, year: int) -> list[DepartmentHires]:
-        """Every department, with the number of employees it hired in ``year`` (UTC), zero included."""
 
 
 def check_year(year: object) -> int:

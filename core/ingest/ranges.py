@@ -9,29 +9,11 @@ exactly the line numbers, that reading the whole file with ``csv_records`` would
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
-from core.csv_records import MAX_LINE_CHARS, csv_records
+from core.ingest.csv_source import BOM, MAX_LINE_CHARS, ByteRange
 
-BOM = b"\xef\xbb\xbf"
 _QUOTE, _COMMA, _SPACE, _CR, _LF = b'"'[0], b","[0], b" "[0], b"\r"[0], b"\n"[0]
-
-
-@dataclass(frozen=True)
-class ByteRange:
-    """Bytes ``start`` to ``end`` (excluded) of a file; the first of them is on physical line ``first_line``."""
-
-    start: int
-    end: int
-    first_line: int
-    lines: int = 0
-
-    @property
-    def size(self) -> int:
-        return self.end - self.start
 
 
 def count_lines(data: bytes) -> int:
@@ -70,16 +52,6 @@ def plan_ranges(stream: IO[bytes], size: int, parts: int, *, limit: int = MAX_LI
         scanner.feed(buffer[:cut])
         carry = buffer[cut:]
     return scanner.ranges()
-
-
-def range_records(stream: IO[bytes], part: ByteRange, limit: int = MAX_LINE_CHARS) -> Iterator[tuple[int, Any]]:
-    """The records of one range, numbered by their line in the whole file."""
-    if part.start > 0:
-        # The reader drops a byte-order mark at its start; one that begins a later range is data.
-        stream = io.BufferedReader(_Prefixed(BOM, stream), 1 << 16)
-    offset = part.first_line - 1
-    for line, payload in csv_records(stream, limit):
-        yield line + offset, payload
 
 
 class _Scanner:
@@ -207,28 +179,3 @@ def _read_full(stream: IO[bytes], size: int) -> bytes:
         parts.append(more)
         got += len(more)
     return b"".join(parts)
-
-
-class _Prefixed(io.RawIOBase):
-    """``prefix``, then the bytes of ``stream``."""
-
-    def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
-        self._prefix = memoryview(prefix)
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._prefix:
-            count = min(len(buffer), len(self._prefix))
-            buffer[:count] = self._prefix[:count]
-            self._prefix = self._prefix[count:]
-            return count
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()

@@ -1,12 +1,15 @@
-"""Use cases that put rows into the hiring tables: from a CSV blob, or from a batch of records.
+"""The one loader: every row, from a CSV source (a whole blob or one byte range of it) or from a request,
+goes through the same steps, in batches of 1000 rows.
 
-Every row, whatever its source, goes through the same path: domain validation,
-reference checks, duplicate checks, then a bulk insert in batches of 1000 rows,
-one transaction per batch, with its rejections and the job's checkpoint.
+Each record is validated against the data dictionary. Each batch then runs in one unit of work:
+check references and duplicates, write the new rows, log the rejected ones, save the checkpoint and
+report progress; all of it commits together or not at all. If another writer changed the same rows
+in between (``WriteConflict``), the batch runs again in a new unit of work.
 """
 
 from __future__ import annotations
 
+import abc
 import csv
 import io
 import json
@@ -15,18 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.csv_records import CountingReader, csv_records
-from core.ports import (
-    BatchTransaction,
-    BlobStorage,
-    Checkpoint,
-    HiringStore,
-    RejectedRow,
-    TableCounts,
-    WriteConflict,
-)
+from core.ingest.csv_source import ByteRange, CsvSource
+from core.storage import BlobStorage
+from core.unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
+from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec, conflict, table_spec, unknown_reference
 from domain.errors import BatchTooLarge, EmptyBatch
+from domain.loads import Checkpoint, RejectedRow, TableCounts
 from domain.rules import Reason
 
 # One transaction per 1000 rows: large enough to amortise the commit, small enough
@@ -38,11 +36,20 @@ WRITE_RETRIES = 3
 
 log = logging.getLogger("hireflow.ingest")
 
-ProgressCallback = Callable[[str, TableCounts, int, int | None], None]
+# (position, payload, entity): a record that passed validation, with what is needed to reject it later.
+Valid = tuple[int, Any, Any]
 
 
-class Cancelled(Exception):
-    """The job was cancelled; work stopped between two batches."""
+class LoadReporter(abc.ABC):
+    """Told how far a load got after each batch, inside the batch's unit of work; says when to stop."""
+
+    @abc.abstractmethod
+    def loaded(self, uow: UnitOfWork, table: str, counts: TableCounts, done: int, size: int | None) -> None:
+        """``counts`` of ``table`` so far, with ``done`` of the source's ``size`` bytes read."""
+
+    def should_stop(self) -> bool:
+        """Checked between two batches, once the last one committed."""
+        return False
 
 
 @dataclass
@@ -53,48 +60,56 @@ class BatchResult:
 
 
 def ingest_blob(
-    store: HiringStore,
+    uow: UnitOfWorkFactory,
     storage: BlobStorage,
     table: str,
     blob_name: str,
     *,
+    part: ByteRange | None = None,
     job_id: str | None = None,
-    on_progress: ProgressCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    checkpoint_key: str | None = None,
+    reporter: LoadReporter | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> TableCounts:
-    """Stream one CSV blob into ``table``; resumes from the job's checkpoint if it has one."""
+    """Stream one CSV blob, or the byte range ``part`` of it, into ``table``; resume from the job's checkpoint.
+
+    The checkpoint is kept under ``checkpoint_key`` (default: the table). Line numbers are those of the
+    whole file; only the range that starts the file may hold a header.
+    """
     spec = table_spec(table)
-    total_bytes = storage.size(blob_name)
-    checkpoint = store.load_checkpoint(job_id, table) if job_id else None
-    with storage.open(blob_name) as raw:
-        counter = CountingReader(raw)
-        records = csv_records(io.BufferedReader(counter, 1 << 16))
-        loader = _Loader(store, spec, blob_name, job_id, checkpoint, batch_size)
+    key = checkpoint_key or table
+    checkpoint = None
+    if job_id:
+        with uow() as tx:
+            checkpoint = tx.checkpoints.get(job_id, key)
+    with CsvSource(storage, blob_name, part) as source:
 
-        def progress(counts: TableCounts) -> None:
-            if on_progress:
-                on_progress(table, counts, counter.bytes_read, total_bytes)
+        def batch_done(tx: UnitOfWork, counts: TableCounts) -> None:
+            if reporter is not None:
+                reporter.loaded(tx, table, counts, source.bytes_read, source.size)
 
-        return loader.run(records, progress, should_stop, skip_header=True)
+        load = _Load(uow, spec, blob_name, job_id, key, checkpoint, batch_size, batch_done if reporter else None)
+        return load.run(source.records, skip_header=source.may_start_with_a_header, reporter=reporter)
 
 
 def ingest_sources(
-    store: HiringStore,
+    uow: UnitOfWorkFactory,
     storage: BlobStorage,
     sources: dict[str, str],
-    **options: Any,
+    *,
+    job_id: str | None = None,
+    reporter: LoadReporter | None = None,
 ) -> dict[str, TableCounts]:
     """Load several tables, each from its blob, parents before children."""
-    results: dict[str, TableCounts] = {}
-    for table in TABLES:
-        if table in sources:
-            results[table] = ingest_blob(store, storage, table, sources[table], **options)
-    return results
+    return {
+        table: ingest_blob(uow, storage, table, sources[table], job_id=job_id, reporter=reporter)
+        for table in TABLES
+        if table in sources
+    }
 
 
 def insert_records(
-    store: HiringStore,
+    uow: UnitOfWorkFactory,
     table: str,
     records: Sequence[tuple[int, Any]],
     *,
@@ -113,9 +128,9 @@ def insert_records(
             f"the request holds {len(records)} rows; at most {MAX_REQUEST_ROWS} are accepted",
             {"rows": len(records), "limit": MAX_REQUEST_ROWS},
         )
-    loader = _Loader(store, spec, source, job_id, None, MAX_REQUEST_ROWS, keep_details=True)
-    counts = loader.run(records, lambda _c: None, None, skip_header=False)
-    return BatchResult(counts, loader.rejected_rows, loader.existing_ids)
+    load = _Load(uow, spec, source, job_id, spec.name, None, MAX_REQUEST_ROWS, keep_details=True)
+    counts = load.run(records, skip_header=False)
+    return BatchResult(counts, load.rejected_rows, load.existing_ids)
 
 
 def raw_text(payload: Any) -> str:
@@ -134,44 +149,44 @@ def raw_text(payload: Any) -> str:
     return text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS] + "…[truncated]"
 
 
-class _Loader:
+class _Load:
+    """One load of numbered records into one table: validation as they come, then one unit of work per batch."""
+
     def __init__(
         self,
-        store: HiringStore,
+        uow: UnitOfWorkFactory,
         spec: TableSpec,
         source: str,
         job_id: str | None,
+        checkpoint_key: str,
         checkpoint: Checkpoint | None,
         batch_size: int,
+        batch_done: Callable[[UnitOfWork, TableCounts], None] | None = None,
         keep_details: bool = False,
-        checkpoint_key: str | None = None,
     ) -> None:
-        self.store = store
+        self.uow = uow
         self.spec = spec
         self.source = source
         self.job_id = job_id
-        self.batch_size = batch_size
+        self.checkpoint_key = checkpoint_key
         self.resume_after = checkpoint.position if checkpoint else 0
         self.counts = checkpoint.counts if checkpoint else TableCounts()
+        self.batch_size = batch_size
+        self.batch_done = batch_done
         self.batch_number = 0
         self.known_refs: dict[str, set[int]] = {c.references: set() for _, c in spec.references if c.references}
         self.keep_details = keep_details
         self.rejected_rows: list[RejectedRow] = []
         self.existing_ids: list[int] = []
-        self.checkpoint_key = checkpoint_key or spec.name
 
     def run(
-        self,
-        records: Iterable[tuple[int, Any]],
-        progress: Callable[[TableCounts], None],
-        should_stop: Callable[[], bool] | None,
-        skip_header: bool,
+        self, records: Iterable[tuple[int, Any]], *, skip_header: bool, reporter: LoadReporter | None = None
     ) -> TableCounts:
         validate = self.spec.validate
         validate_mapping = self.spec.validate_mapping
         resume_after = self.resume_after
         batch_size = self.batch_size
-        valid: list[tuple[int, Any, Any]] = []
+        valid: list[Valid] = []
         rejected: list[RejectedRow] = []
         in_batch = 0
         last_position = 0
@@ -196,25 +211,34 @@ class _Loader:
             last_position = position
             in_batch += 1
             if in_batch >= batch_size:
-                self._flush(valid, rejected, last_position)
+                self._commit_batch(valid, rejected, last_position)
                 valid, rejected, in_batch = [], [], 0
-                progress(self.counts)
-                if should_stop and should_stop():
+                if reporter is not None and reporter.should_stop():
                     raise Cancelled()
         if valid or rejected:
-            self._flush(valid, rejected, last_position)
-        progress(self.counts)
+            self._commit_batch(valid, rejected, last_position)
+        elif self.batch_done is not None:
+            # The source ended on a batch boundary, or held nothing new: say once that it was read to its end.
+            with self.uow() as tx:
+                self.batch_done(tx, self.counts)
+                tx.commit()
         return self.counts
 
     def _reject(self, position: int, payload: Any, reasons: list[Reason]) -> RejectedRow:
         return RejectedRow(self.spec.name, self.source, position, raw_text(payload), reasons, self.job_id)
 
-    def _flush(self, valid: list[tuple[int, Any, Any]], rejected: list[RejectedRow], last_position: int) -> None:
+    def _commit_batch(self, valid: list[Valid], rejected: list[RejectedRow], last_position: int) -> None:
+        """Write one batch, its rejections, its checkpoint and its progress in one unit of work; again on a conflict."""
         self.batch_number += 1
         for attempt in range(WRITE_RETRIES):
             try:
-                with self.store.transaction() as tx:
-                    batch = self._write(tx, valid, list(rejected), last_position)
+                with self.uow() as tx:
+                    batch = self._write(tx, valid, list(rejected))
+                    counts = self.counts.plus(batch.counts)
+                    if self.job_id:
+                        tx.checkpoints.save(self.job_id, self.checkpoint_key, Checkpoint(last_position, counts))
+                    if self.batch_done is not None:
+                        self.batch_done(tx, counts)
                     tx.commit()
                 break
             except WriteConflict:
@@ -222,7 +246,7 @@ class _Loader:
                     raise
                 for ids in self.known_refs.values():
                     ids.clear()
-        self.counts.add(batch.counts)
+        self.counts = counts
         for row in batch.rejected:
             log.info(
                 "rejected %s row %s from %s: %s",
@@ -236,16 +260,11 @@ class _Loader:
             self.rejected_rows.extend(batch.rejected)
             self.existing_ids.extend(batch.already_exists)
 
-    def _write(
-        self,
-        tx: BatchTransaction,
-        valid: list[tuple[int, Any, Any]],
-        rejected: list[RejectedRow],
-        last_position: int,
-    ) -> BatchResult:
+    def _write(self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow]) -> BatchResult:
+        """The batch step: references, duplicates (in the batch, then stored), the new rows, the rejections."""
         name = self.spec.name
         candidates = self._check_references(tx, valid, rejected)
-        unique: dict[int, tuple[int, Any, Any]] = {}
+        unique: dict[int, Valid] = {}
         already: list[int] = []
         for item in candidates:
             row = item[2]
@@ -256,7 +275,7 @@ class _Loader:
                 already.append(row[0])
             else:
                 rejected.append(self._reject(item[0], item[1], [conflict(name, row[0])]))
-        stored = tx.existing(name, list(unique)) if unique else {}
+        stored = tx.rows.existing(name, list(unique)) if unique else {}
         fresh = []
         for row_id, item in unique.items():
             old = stored.get(row_id)
@@ -267,26 +286,20 @@ class _Loader:
             else:
                 rejected.append(self._reject(item[0], item[1], [conflict(name, row_id)]))
         if fresh:
-            tx.insert(name, fresh)
+            tx.rows.insert(name, fresh)
         for row in rejected:
             row.batch = self.batch_number
         if rejected:
-            tx.log_rejections(rejected)
+            tx.rejections.add(rejected)
         counts = TableCounts(
             processed=len(fresh) + len(already) + len(rejected),
             inserted=len(fresh),
             already_exists=len(already),
             rejected=len(rejected),
         )
-        if self.job_id:
-            total = TableCounts(**self.counts.as_dict())
-            total.add(counts)
-            tx.save_checkpoint(self.job_id, self.checkpoint_key, Checkpoint(last_position, total))
         return BatchResult(counts, rejected, already)
 
-    def _check_references(
-        self, tx: BatchTransaction, valid: list[tuple[int, Any, Any]], rejected: list[RejectedRow]
-    ) -> list[tuple[int, Any, Any]]:
+    def _check_references(self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow]) -> list[Valid]:
         if not self.spec.references:
             return valid
         missing: dict[str, set[int]] = {}
@@ -295,7 +308,7 @@ class _Loader:
             known = self.known_refs[target]
             wanted = {item[2][index] for item in valid} - known
             if wanted:
-                found = tx.existing_ids(target, wanted)
+                found = tx.rows.existing_ids(target, wanted)
                 known.update(found)
                 missing[target] = wanted - found
         if not any(missing.values()):

@@ -1,0 +1,176 @@
+"""A CSV source, a whole blob or one byte range of it, read as numbered records with bounded memory.
+
+Tolerates a UTF-8 byte-order mark, CRLF or CR line ends, a missing final newline,
+quoted fields and a space after the comma. Bytes that are not UTF-8 are kept as
+lone surrogates so that only the row holding them is refused. A range is numbered
+by its lines in the whole file, so its records and line numbers are exactly those
+that reading the whole file gives.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from core.storage import BlobStorage
+from domain.entities import line_too_long, malformed_csv
+
+MAX_LINE_CHARS = 1 << 20
+BOM = b"\xef\xbb\xbf"
+csv.field_size_limit(MAX_LINE_CHARS)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes ``start`` to ``end`` (excluded) of a file; the first of them is on physical line ``first_line``."""
+
+    start: int
+    end: int
+    first_line: int
+    lines: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+class CountingReader(io.RawIOBase):
+    """A raw stream that counts the bytes read through it, for progress."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.bytes_read += n
+        return n
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _bounded_lines(text: IO[str], limit: int, oversized: set[int]) -> Iterator[str]:
+    number = 0
+    while True:
+        line = text.readline(limit)
+        if not line:
+            return
+        number += 1
+        if len(line) >= limit and not line.endswith(("\n", "\r")):
+            while True:  # drop the rest of the over-long line without holding it
+                rest = text.readline(limit)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            oversized.add(number)
+            yield "\n"
+        else:
+            yield line
+
+
+def csv_records(stream: IO[bytes], limit: int = MAX_LINE_CHARS) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, fields)`` for each record; a line that cannot be read yields a ``Reason``.
+
+    Blank lines are skipped: they carry no record.
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[type-var]
+    oversized: set[int] = set()
+    reader = csv.reader(_bounded_lines(text, limit, oversized), skipinitialspace=True)
+    last_line = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield last_line + 1, malformed_csv(str(error))
+            last_line = reader.line_num
+            continue
+        start = last_line + 1
+        last_line = reader.line_num
+        if not fields:
+            if start in oversized:
+                yield start, line_too_long(limit)
+            continue
+        if len(fields) == 1 and not fields[0].strip():
+            continue
+        yield start, fields
+
+
+def range_records(stream: IO[bytes], part: ByteRange, limit: int = MAX_LINE_CHARS) -> Iterator[tuple[int, Any]]:
+    """The records of one range, numbered by their line in the whole file."""
+    if part.start > 0:
+        # The reader drops a byte-order mark at its start; one that begins a later range is data.
+        stream = io.BufferedReader(_Prefixed(BOM, stream), 1 << 16)
+    offset = part.first_line - 1
+    for line, payload in csv_records(stream, limit):
+        yield line + offset, payload
+
+
+class CsvSource:
+    """The records of one CSV blob, whole or one byte range, and how many of its bytes were read so far.
+
+    A context manager: leaving it closes the stream.
+    """
+
+    def __init__(self, storage: BlobStorage, name: str, part: ByteRange | None = None) -> None:
+        self.name = name
+        self.part = part
+        if part is None:
+            self.size = storage.size(name)
+            raw = storage.open(name)
+        else:
+            self.size = part.size
+            raw = storage.open_range(name, part.start, part.end)
+        self._counter = CountingReader(raw)
+        stream = io.BufferedReader(self._counter, 1 << 16)
+        self.records = csv_records(stream) if part is None else range_records(stream, part)
+
+    @property
+    def may_start_with_a_header(self) -> bool:
+        """Only the start of the file may hold a header line."""
+        return self.part is None or self.part.start == 0
+
+    @property
+    def bytes_read(self) -> int:
+        return self._counter.bytes_read if self.size is None else min(self._counter.bytes_read, self.size)
+
+    def __enter__(self) -> CsvSource:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._counter.close()
+
+
+class _Prefixed(io.RawIOBase):
+    """``prefix``, then the bytes of ``stream``."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
+        self._prefix = memoryview(prefix)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            count = min(len(buffer), len(self._prefix))
+            buffer[:count] = self._prefix[:count]
+            self._prefix = self._prefix[count:]
+            return count
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()

@@ -1,0 +1,1 @@
+"""Background jobs: submitting them, running them, their progress, the sweep, and which may run together."""

@@ -1,0 +1,222 @@
+"""``SqlJobRepository``: background jobs in the ``background_jobs`` table, in the unit of work's transaction.
+
+Times are aware UTC in the core and naive UTC in the columns; they are converted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func, insert, or_, select, update
+
+from core.jobs.ports import JobRepository
+from domain.background_jobs import FINISHED_STATES, RUNNING_STATES, BackgroundJob, JobProgress, JobState, Lease
+from infra.db.schema import background_jobs
+from infra.db.utc import from_column, to_column
+
+_c = background_jobs.c
+_RUNNING = [state.value for state in RUNNING_STATES]
+_FINISHED = [state.value for state in FINISHED_STATES]
+# Any fixed number: PostgreSQL's advisory locks are named by a 64-bit integer, within one database.
+ADMISSION_LOCK = 0x68697265666C6F77
+MSSQL_ADMISSION_LOCK = (
+    "EXEC sp_getapplock @Resource = 'hireflow:job-admission', @LockMode = 'Exclusive', @LockOwner = 'Transaction'"
+)
+
+
+def _progress_values(progress: JobProgress) -> dict[str, Any]:
+    return {
+        "rows_done": progress.rows_done,
+        "rows_total": progress.rows_total,
+        "percent": progress.percent,
+        "counts": progress.counts,
+    }
+
+
+def job_values(job: BackgroundJob) -> dict[str, Any]:
+    """The ``background_jobs`` row that records a new job."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "params": job.params,
+        "state": job.state.value,
+        "result": job.result,
+        "error": job.error,
+        "created_at": to_column(job.created_at) if job.created_at else None,
+        "cancel_requested": job.cancel_requested,
+        "attempts": job.attempts,
+        **_progress_values(job.progress),
+    }
+
+
+def _job(row: RowMapping) -> BackgroundJob:
+    return BackgroundJob(
+        id=row["id"],
+        kind=row["kind"],
+        params=row["params"],
+        state=JobState(row["state"]),
+        progress=JobProgress(row["rows_done"], row["rows_total"], row["percent"], row["counts"] or {}),
+        result=row["result"],
+        error=row["error"],
+        created_at=from_column(row["created_at"]),
+        started_at=from_column(row["started_at"]),
+        finished_at=from_column(row["finished_at"]),
+        cancel_requested=bool(row["cancel_requested"]),
+        worker=row["worker"],
+        heartbeat_at=from_column(row["heartbeat_at"]),
+        attempts=row["attempts"],
+    )
+
+
+def unfinished_statement(kinds: Collection[str] | None = None) -> Select[Any]:
+    query = select(background_jobs).where(_c.state.not_in(_FINISHED))
+    if kinds is not None:
+        query = query.where(_c.kind.in_(list(kinds)))
+    return query.order_by(_c.created_at, _c.id)
+
+
+class SqlJobRepository(JobRepository):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, job: BackgroundJob) -> None:
+        self._conn.execute(insert(background_jobs), [job_values(job)])
+
+    def get(self, job_id: str) -> BackgroundJob | None:
+        row = self._conn.execute(select(background_jobs).where(_c.id == job_id)).mappings().first()
+        return _job(row) if row else None
+
+    def newest(
+        self, *, state: JobState | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[BackgroundJob], int]:
+        conditions = []
+        if state is not None:
+            conditions.append(_c.state == state.value)
+        if kind is not None:
+            conditions.append(_c.kind == kind)
+        where = and_(True, *conditions)
+        query = select(background_jobs).where(where).order_by(_c.created_at.desc(), _c.id.desc())
+        total = self._conn.execute(select(func.count()).select_from(background_jobs).where(where)).scalar_one()
+        rows = self._conn.execute(query.limit(limit).offset(offset)).mappings().all()
+        return [_job(row) for row in rows], int(total)
+
+    def claim(self, job_id: str, worker: str, now: datetime, stale_before: datetime) -> BackgroundJob | None:
+        moment = to_column(now)
+        claimable = or_(
+            _c.state == JobState.PENDING.value,
+            and_(
+                _c.state.in_(_RUNNING),
+                or_(_c.worker == worker, _c.heartbeat_at.is_(None), _c.heartbeat_at < to_column(stale_before)),
+            ),
+        )
+        claimed = self._conn.execute(
+            update(background_jobs)
+            .where(_c.id == job_id, claimable)
+            .values(
+                state=JobState.STARTED.value,
+                worker=worker,
+                heartbeat_at=moment,
+                started_at=func.coalesce(_c.started_at, moment),
+                attempts=_c.attempts + 1,
+            )
+        ).rowcount
+        return self.get(job_id) if claimed else None
+
+    def report(self, job_id: str, worker: str, now: datetime, progress: JobProgress | None = None) -> Lease:
+        values: dict[str, Any] = {"heartbeat_at": to_column(now)}
+        if progress is not None:
+            values.update(state=JobState.PROGRESS.value, **_progress_values(progress))
+        mine = and_(_c.id == job_id, _c.worker == worker, _c.state.in_(_RUNNING))
+        held = self._conn.execute(update(background_jobs).where(mine).values(**values)).rowcount == 1
+        cancel = self._conn.execute(select(_c.cancel_requested).where(_c.id == job_id)).scalar()
+        return Lease(held=held, cancel_requested=bool(cancel))
+
+    def finish(
+        self,
+        job_id: str,
+        state: JobState,
+        now: datetime,
+        *,
+        worker: str | None = None,
+        progress: JobProgress | None = None,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        condition = and_(_c.id == job_id, _c.state.not_in(_FINISHED))
+        if worker is not None:
+            condition = and_(condition, _c.worker == worker)
+        values: dict[str, Any] = {"state": state.value, "finished_at": to_column(now), "result": result, "error": error}
+        if progress is not None:
+            values.update(_progress_values(progress))
+        return self._conn.execute(update(background_jobs).where(condition).values(**values)).rowcount == 1
+
+    def request_cancel(self, job_id: str, now: datetime) -> BackgroundJob | None:
+        self._conn.execute(
+            update(background_jobs)
+            .where(_c.id == job_id, _c.state == JobState.PENDING.value)
+            .values(state=JobState.CANCELLED.value, cancel_requested=True, finished_at=to_column(now))
+        )
+        self._conn.execute(
+            update(background_jobs).where(_c.id == job_id, _c.state.in_(_RUNNING)).values(cancel_requested=True)
+        )
+        return self.get(job_id)
+
+    def stale(self, stale_before: datetime) -> list[BackgroundJob]:
+        return self._select(_stale(stale_before))
+
+    def unclaimed(self, queued_before: datetime) -> list[BackgroundJob]:
+        return self._select(_unclaimed(queued_before))
+
+    def requeue(self, job_id: str, now: datetime, *, stale_before: datetime, queued_before: datetime) -> bool:
+        changed = self._conn.execute(
+            update(background_jobs)
+            .where(_c.id == job_id, or_(_stale(stale_before), _unclaimed(queued_before)))
+            .values(state=JobState.PENDING.value, worker=None, heartbeat_at=to_column(now))
+        ).rowcount
+        return changed == 1
+
+    def hold(self, job_id: str, now: datetime) -> Lease:
+        # Writing first takes the row lock (on SQLite, the write lock) before anything is read.
+        unfinished = and_(_c.id == job_id, _c.state.not_in(_FINISHED))
+        held = (
+            self._conn.execute(update(background_jobs).where(unfinished).values(heartbeat_at=to_column(now))).rowcount
+            == 1
+        )
+        cancel = self._conn.execute(select(_c.cancel_requested).where(_c.id == job_id)).scalar()
+        return Lease(held=held, cancel_requested=bool(cancel))
+
+    def set_progress(self, job_id: str, progress: JobProgress) -> None:
+        self._conn.execute(
+            update(background_jobs)
+            .where(_c.id == job_id, _c.state.not_in(_FINISHED))
+            .values(state=JobState.PROGRESS.value, **_progress_values(progress))
+        )
+
+    def take_turn(self) -> None:
+        dialect = self._conn.dialect.name
+        if dialect == "sqlite":
+            self._conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif dialect == "postgresql":
+            self._conn.execute(select(func.pg_advisory_xact_lock(ADMISSION_LOCK)))
+        elif dialect == "mssql":
+            self._conn.exec_driver_sql(MSSQL_ADMISSION_LOCK)
+        else:
+            raise NotImplementedError(f"no admission lock for {dialect}")
+
+    def unfinished(self, kinds: Collection[str] | None = None) -> list[BackgroundJob]:
+        return [_job(row) for row in self._conn.execute(unfinished_statement(kinds)).mappings()]
+
+    def _select(self, condition: ColumnElement[bool]) -> list[BackgroundJob]:
+        query = select(background_jobs).where(condition).order_by(_c.created_at)
+        return [_job(row) for row in self._conn.execute(query).mappings()]
+
+
+def _stale(stale_before: datetime) -> ColumnElement[bool]:
+    return and_(_c.state.in_(_RUNNING), or_(_c.heartbeat_at.is_(None), _c.heartbeat_at < to_column(stale_before)))
+
+
+def _unclaimed(queued_before: datetime) -> ColumnElement[bool]:
+    queued = func.coalesce(_c.heartbeat_at, _c.created_at)
+    return and_(_c.state == JobState.PENDING.value, queued < to_column(queued_before))

@@ -1,0 +1,72 @@
+"""``SqlDatabase`` and ``SqlUnitOfWork``: the repositories of every capability on one connection, in one transaction.
+
+``database()`` opens a unit of work; leaving its ``with`` block without ``commit()`` rolls back.
+The database being unreachable, or lost mid-way, surfaces as ``Unavailable``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, ExitStack
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+
+from core.backup.ports import TableSnapshot, TableSnapshots
+from core.unit_of_work import UnitOfWork
+from infra.db.engine import connect
+from infra.db.hiring_rows import SqlHiringRows
+from infra.db.ingest_log import SqlCheckpoints, SqlRejections
+from infra.db.job_rows import SqlJobRepository
+from infra.db.snapshots import table_snapshot
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._exit = ExitStack()
+
+    def __enter__(self) -> Self:
+        conn = self._exit.enter_context(connect(self._engine))
+        # Runs before the connection goes back to the pool; an error there is translated by ``connect``.
+        self._exit.callback(conn.rollback)
+        self._conn = conn
+        self.rows = SqlHiringRows(conn)
+        self.rejections = SqlRejections(conn)
+        self.checkpoints = SqlCheckpoints(conn)
+        self.jobs = SqlJobRepository(conn)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._exit.__exit__(exc_type, exc, traceback)
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+
+
+class SqlDatabase(TableSnapshots):
+    """The SQL database as the core uses it: each call opens a unit of work; ``snapshot`` reads a whole table."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    def snapshot(self, table: str) -> AbstractContextManager[TableSnapshot]:
+        return table_snapshot(self.engine, table)
+
+    @property
+    def single_writer(self) -> bool:
+        """Whether, while one transaction writes, no other connection can write (SQLite)."""
+        return self.engine.dialect.name == "sqlite"
+
+    def check(self) -> None:
+        """Raise ``Unavailable`` if the database cannot be reached."""
+        with connect(self.engine) as conn:
+            conn.exec_driver_sql("SELECT 1")

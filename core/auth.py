@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from domain.errors import InvalidCredentials
+from domain.errors import ConfigurationError, InvalidCredentials
 
 ADMIN = "admin"
 READER = "reader"
@@ -93,3 +93,23 @@ def fingerprint_matches(user: User, key: str, fingerprint: object) -> bool:
     if not isinstance(fingerprint, str):
         return False
     return hmac.compare_digest(credential_fingerprint(user, key).encode(), fingerprint.encode())
+
+
+def configured_users(get: Callable[..., str | None]) -> tuple[User, ...]:
+    """The admin and the optional reader from ``ADMIN_*`` and ``READER_*`` settings, read through ``get``."""
+    users = []
+    for role, prefix, default_name in ((ADMIN, "ADMIN", "admin"), (READER, "READER", None)):
+        name = get(f"{prefix}_USERNAME", default_name)
+        password = get(f"{prefix}_PASSWORD")
+        if password and not name:
+            raise ConfigurationError(f"{prefix}_PASSWORD is set but {prefix}_USERNAME is not")
+        if password and password.startswith(("pbkdf2:", "scrypt:")) and not is_password_hash(password):
+            raise ConfigurationError(
+                f"{prefix}_PASSWORD looks like a hash but is not one werkzeug makes (method$salt$hex); "
+                "quote it in single quotes in .env"
+            )
+        if name and password:
+            users.append(User(name, password, role))
+    if len({user.name for user in users}) < len(users):
+        raise ConfigurationError("ADMIN_USERNAME and READER_USERNAME must differ")
+    return tuple(users)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from core.auth import ADMIN, READER, User, is_password_hash
+from core.auth import ADMIN, User, configured_users
+from core.backup.schedule import parse_backup_schedule
 from domain.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -114,41 +115,6 @@ class Settings:
             )
 
 
-# The fields of a crontab line, in order, with the values each may take.
-CRONTAB_FIELDS = (
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day of month", 1, 31),
-    ("month", 1, 12),
-    ("day of week (0 is Sunday)", 0, 6),
-)
-_CRONTAB_ITEM = re.compile(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?")
-OFF = ("", "off", "none")
-
-
-def parse_backup_schedule(text: str) -> str | None:
-    """A crontab line of five fields (``0 3 * * *``: 03:00 UTC every day), normalised; ``None`` when off."""
-    if text.strip().lower() in OFF:
-        return None
-    fields = text.split()
-    if len(fields) != len(CRONTAB_FIELDS):
-        raise ValueError(f"it has {len(fields)} fields, not 5")
-    for value, (name, low, high) in zip(fields, CRONTAB_FIELDS, strict=True):
-        for item in value.split(","):
-            match = _CRONTAB_ITEM.fullmatch(item)
-            if not match:
-                raise ValueError(f"the {name} field {value!r} is not *, a number, a range a-b, a list or a /step")
-            start, end, step = match.group(2), match.group(3), match.group(4)
-            numbers = [int(n) for n in (start, end) if n is not None]
-            if any(not low <= n <= high for n in numbers):
-                raise ValueError(f"the {name} field {value!r} must stay within {low} to {high}")
-            if end is not None and int(end) < int(start):
-                raise ValueError(f"the {name} field {value!r} has a range that runs backwards")
-            if step is not None and int(step) < 1:
-                raise ValueError(f"the {name} field {value!r} has a step of 0")
-    return " ".join(fields)
-
-
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (default: os.environ); raise ``ConfigurationError`` on a bad value."""
     env = dict(os.environ if environ is None else environ)
@@ -219,7 +185,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     app_env = (get("APP_ENV", "development") or "").lower()
     if app_env not in APP_ENVS:
         raise ConfigurationError(f"APP_ENV must be development or production, got {app_env!r}")
-    users = _users(get)
+    users = configured_users(get)
     if app_env == "production":
         _check_production_secrets(get("JWT_SECRET_KEY"), users)
 
@@ -283,25 +249,6 @@ def _broker_url(get: Callable[..., str | None]) -> str | None:
             )
         return url
     return None
-
-
-def _users(get: Callable[..., str | None]) -> tuple[User, ...]:
-    users = []
-    for role, prefix, default_name in ((ADMIN, "ADMIN", "admin"), (READER, "READER", None)):
-        name = get(f"{prefix}_USERNAME", default_name)
-        password = get(f"{prefix}_PASSWORD")
-        if password and not name:
-            raise ConfigurationError(f"{prefix}_PASSWORD is set but {prefix}_USERNAME is not")
-        if password and password.startswith(("pbkdf2:", "scrypt:")) and not is_password_hash(password):
-            raise ConfigurationError(
-                f"{prefix}_PASSWORD looks like a hash but is not one werkzeug makes (method$salt$hex); "
-                "quote it in single quotes in .env"
-            )
-        if name and password:
-            users.append(User(name, password, role))
-    if len({user.name for user in users}) < len(users):
-        raise ConfigurationError("ADMIN_USERNAME and READER_USERNAME must differ")
-    return tuple(users)
 
 
 def _check_production_secrets(jwt_secret_key: str | None, users: tuple[User, ...]) -> None:

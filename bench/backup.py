@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 from bench.generate import generate
-from bench.ingest import PARENTS, fresh_sqlite, postgres_database, services_for
 from bench.runner import Context, Figure, stopwatch
-from core.backup import backup_tables, restore_tables
-from core.ingest import ingest_blob, ingest_sources
+from bench.subjects import fresh_sqlite, postgres_database, run_ingest_job, services_for
+from core.backup.back_up import backup_tables
+from core.backup.restore import restore_tables
 from infra.storage.local import LocalFolderStorage
 
 BACKUP_TARGET = 300_000
@@ -23,22 +23,23 @@ RESTORE_LIMIT = (
 
 def _measure(ctx: Context, db: str, url: str, folder: Path) -> list[Figure]:
     data = generate(ctx.data_dir / f"employees-{ctx.backup_rows}", ctx.backup_rows, ctx.invalid_share)
-    services = services_for(url, data)
-    backups = LocalFolderStorage(folder)
+    services = services_for(url, data.folder, folder)
+    backups = LocalFolderStorage(folder / "backups")
     try:
-        source = LocalFolderStorage(data.folder)
-        ingest_sources(services.store, source, PARENTS)
-        ingest_blob(services.store, source, "hired_employees", data.employees.name)
-        rows = services.store.count_rows("hired_employees")
+        loaded = run_ingest_job(services)
+        assert loaded.result is not None
+        rows = loaded.result["tables"]["hired_employees"]["inserted"]
         best_backup = best_restore = float("inf")
         for _ in range(ctx.repeats):
             with stopwatch() as backup_time:
-                [info] = backup_tables(services.archive, backups, services.backup_format, ["hired_employees"])
+                [info] = backup_tables(services.database, backups, services.backup_format, ["hired_employees"])
             with stopwatch() as restore_time:
-                restore_tables(services.archive, backups, services.backup_format, {"hired_employees": info.id})
+                [restored] = restore_tables(
+                    services.database, backups, services.backup_format, {"hired_employees": info.id}
+                )
             best_backup = min(best_backup, backup_time[0])
             best_restore = min(best_restore, restore_time[0])
-        assert services.store.count_rows("hired_employees") == rows
+        assert info.rows == restored.rows == rows, (info.rows, restored.rows, rows)
     finally:
         services.dispose()
         shutil.rmtree(folder, ignore_errors=True)

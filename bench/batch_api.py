@@ -11,12 +11,11 @@ from pathlib import Path
 import requests
 
 from bench.generate import DataSet, generate
-from bench.ingest import PARENTS, fresh_sqlite, postgres_database, services_for
+from bench.ingest import PARENTS
 from bench.processes import ADMIN, free_port, running, service_environ, wait_until
 from bench.runner import Context, Figure
-from core.ingest import ingest_sources
+from bench.subjects import fresh_sqlite, postgres_database, run_ingest_job, services_for
 from core.sample import employee_rows
-from infra.storage.local import LocalFolderStorage
 
 CLIENTS = 4
 BATCH_ROWS = 1000
@@ -43,17 +42,17 @@ def bodies(client: int, requests_per_client: int) -> list[bytes]:
     return [json.dumps(objects[n : n + BATCH_ROWS]).encode() for n in range(0, len(objects), BATCH_ROWS)]
 
 
-def prepare(url: str, data: DataSet) -> None:
-    services = services_for(url, data)
+def prepare(url: str, data: DataSet, folder: Path) -> None:
+    services = services_for(url, data.folder, folder)
     try:
-        ingest_sources(services.store, LocalFolderStorage(data.folder), PARENTS)
+        run_ingest_job(services, PARENTS)
     finally:
         services.dispose()
 
 
 def measure(url: str, data: DataSet, folder: Path, requests_per_client: int) -> tuple[float, list[float]]:
     """Rows per second over all clients, and every timed request's latency in seconds."""
-    prepare(url, data)
+    prepare(url, data, folder)
     port = free_port()
     environ = service_environ(url, folder, PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY=str(WEB_WORKERS))
     base = f"http://127.0.0.1:{port}"

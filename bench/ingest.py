@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-import uuid
-from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 from bench.generate import DataSet, generate
 from bench.runner import Context, Figure, stopwatch
-from bootstrap import Services, bootstrap
-from core.config import load_settings
-from core.ingest import ingest_blob, ingest_sources
-from core.ports import TableCounts
+from bench.subjects import fresh_sqlite, job_counts, postgres_database, run_ingest_job, services_for
 from infra.db.engine import SQLITE_PRAGMAS, create_schema, make_engine
-from infra.storage.local import LocalFolderStorage
 
 BATCH = 1000
 PARENTS = {"departments": "departments.csv", "jobs": "jobs.csv"}
@@ -37,35 +29,14 @@ def dataset(ctx: Context) -> DataSet:
     return generate(ctx.data_dir / f"employees-{ctx.rows}", ctx.rows, ctx.invalid_share)
 
 
-def fresh_sqlite(path: Path) -> str:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return f"sqlite:///{path}"
-
-
-def services_for(url: str, data: DataSet) -> Services:
-    return bootstrap(load_settings({"DATABASE_URL": url, "STORAGE_URL": data.folder.as_uri()}))
-
-
-def full_path(url: str, data: DataSet, job_id: str, reset: Callable[[Services], None] | None = None) -> float:
-    """Seconds for ``ingest_blob`` of the employees file as a job runs it: job id, checkpoints, progress."""
-    services = services_for(url, data)
+def job_path(url: str, data: DataSet, work: Path) -> float:
+    """Seconds from submitting an ``ingest`` job of the three files to its SUCCESS, run as a worker runs it."""
+    services = services_for(url, data.folder, work)
     try:
-        if reset:
-            reset(services)
-        storage = LocalFolderStorage(data.folder)
-        ingest_sources(services.store, storage, PARENTS)
-        seen: list[int] = []
-
-        def on_progress(_table: str, counts: TableCounts, done: int, _total: int | None) -> None:
-            seen.append(done)
-
         with stopwatch() as elapsed:
-            counts = ingest_blob(
-                services.store, storage, "hired_employees", data.employees.name, job_id=job_id, on_progress=on_progress
-            )
-        assert counts.processed == data.rows and counts.inserted > 0 and counts.rejected > 0, counts
-        assert seen, "progress was never reported"
+            job = run_ingest_job(services)
+        counts = job_counts(job, "hired_employees")
+        assert counts["processed"] == data.rows and counts["inserted"] > 0 and counts["rejected"] > 0, counts
     finally:
         services.dispose()
     return elapsed[0]
@@ -111,7 +82,7 @@ def ingest_sqlite(ctx: Context) -> list[Figure]:
     for attempt in range(ctx.repeats):
         base.append(sqlite_baseline(folder / "baseline.db", data, ISSUE_PRAGMAS))
         tuned.append(sqlite_baseline(folder / "baseline.db", data, ENGINE_PRAGMAS))
-        full.append(full_path(fresh_sqlite(folder / "full.db"), data, f"bench-{attempt}"))
+        full.append(job_path(fresh_sqlite(folder / "full.db"), data, folder))
         ctx.log(
             f"  sqlite run {attempt + 1}: baseline {data.rows / base[-1]:,.0f} rows/s, "
             f"on the engine's pragmas {data.rows / tuned[-1]:,.0f}, full {data.rows / full[-1]:,.0f}"
@@ -153,27 +124,11 @@ def ratio_figures(
     ]
 
 
-def postgres_database(ctx: Context, name: str) -> str:
-    assert ctx.postgres_admin_url
-    admin = create_engine(ctx.postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
-    admin.dispose()
-    return ctx.postgres_admin_url.rsplit("/", 1)[0] + "/" + name
-
-
-def truncate_postgres(services: Services) -> None:
-    with services.engine.begin() as conn:
-        conn.execute(text("TRUNCATE hired_employees, rejected_rows, ingest_checkpoints"))
-
-
-def postgres_baseline(url: str, data: DataSet) -> float:
+def postgres_baseline(url: str, data: DataSet, work: Path) -> float:
     """``COPY … FROM STDIN (FORMAT csv)`` of the file's valid rows, in one statement."""
-    services = services_for(url, data)
+    services = services_for(url, data.folder, work)
     try:
-        truncate_postgres(services)
-        ingest_sources(services.store, LocalFolderStorage(data.folder), PARENTS)
+        run_ingest_job(services, PARENTS)
         raw = services.engine.raw_connection()
         try:
             cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
@@ -194,12 +149,12 @@ def ingest_postgresql(ctx: Context) -> list[Figure]:
     if not ctx.postgres_admin_url:
         return [Figure("Ingest into PostgreSQL, full job path", None, "rows/s", note="no PostgreSQL for this run")]
     data = dataset(ctx)
-    url = postgres_database(ctx, "hf_bench")
+    work = ctx.data_dir / "postgresql"
     base: list[float] = []
     full: list[float] = []
     for attempt in range(ctx.repeats):
-        base.append(postgres_baseline(url, data))
-        full.append(full_path(url, data, f"bench-{uuid.uuid4().hex[:8]}", reset=truncate_postgres))
+        base.append(postgres_baseline(postgres_database(ctx, "hf_bench"), data, work))
+        full.append(job_path(postgres_database(ctx, "hf_bench"), data, work))
         ctx.log(
             f"  postgres run {attempt + 1}: COPY {data.rows / base[-1]:,.0f} rows/s, full {data.rows / full[-1]:,.0f}"
         )

@@ -1,46 +1,50 @@
-"""Memory: the peak resident set of a separate worker process ingesting a large file."""
+"""Memory: the peak resident set of ``python main.py migrate``, ``backup`` and ``restore`` on a large file,
+each a process of its own, as a user runs them."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+import resource
+import time
 
 from bench.generate import generate
-from bench.ingest import fresh_sqlite
-from bench.runner import PROJECT_ROOT, Context, Figure, stopwatch
+from bench.runner import Context, Figure
+from bench.subjects import bench_environ, fresh_sqlite, main_py, migrate, migrated_counts
 
 LIMIT_MB = 200
+TABLE = "hired_employees"
+
+
+def peak_mb(usage: resource.struct_rusage) -> float:
+    return usage.ru_maxrss / 1024  # kilobytes on Linux
 
 
 def worker_peak_rss(ctx: Context) -> list[Figure]:
     data = generate(ctx.data_dir / f"employees-{ctx.memory_rows}", ctx.memory_rows, ctx.invalid_share)
-    url = fresh_sqlite(ctx.data_dir / "memory.db")
-    with stopwatch() as elapsed:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", url, str(data.folder)],
-            cwd=PROJECT_ROOT,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    work = ctx.data_dir / "memory"
+    url = fresh_sqlite(work / "memory.db")
+    environ = bench_environ(url, work / "storage", work)
+    figures = []
+    for command in ("migrate", "backup", "restore"):
+        started = time.perf_counter()
+        if command == "migrate":
+            output, usage = migrate(url, data, work)
+            counts = migrated_counts(output, TABLE)
+            assert counts["processed"] == data.rows, counts
+        elif command == "backup":
+            output, usage = main_py(["backup", "--tables", TABLE, "--no-progress"], environ)
+        else:
+            output, usage = main_py(["restore", "--table", TABLE, "--no-progress"], environ)
+        seconds = time.perf_counter() - started
+        mb = peak_mb(usage)
+        figures.append(
+            Figure(
+                f"Peak RSS of main.py {command}, {data.rows:,}-row file (SQLite)",
+                mb,
+                "MB",
+                f"< {LIMIT_MB} MB",
+                met=mb < LIMIT_MB,
+                note=f"{data.rows / seconds:,.0f} rows/s end to end",
+                details={"seconds": seconds, "output": output[-400:]},
+            )
         )
-        assert process.stdout
-        output = process.stdout.read()
-        # wait4 gives this one child's own peak, unlike RUSAGE_CHILDREN, which mixes in every earlier child.
-        _pid, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"the worker failed with status {status}")
-    counts = json.loads(output)["hired_employees"]
-    assert counts["processed"] == data.rows, counts
-    peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
-    return [
-        Figure(
-            f"Worker peak RSS, {data.rows:,}-row file (SQLite)",
-            peak_mb,
-            "MB",
-            f"< {LIMIT_MB} MB",
-            met=peak_mb < LIMIT_MB,
-            note=f"SQLite with its 64 MB page cache; {data.rows / elapsed[0]:,.0f} rows/s end to end",
-            details={"counts": counts, "seconds": elapsed[0]},
-        )
-    ]
+    return figures

@@ -56,10 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=BENCH_DIR / "data",
         postgres_admin_url=postgres_or_none(args.postgres_url),
         rows=rows,
-        memory_rows=args.memory_rows or (500_000 if args.quick else 5_000_000),
+        memory_rows=args.memory_rows or (200_000 if args.quick else 5_000_000),
         backup_rows=rows,
         repeats=args.repeats or 3,
         invalid_share=args.invalid_share,
+        named=tuple(args.only or ()),
     )
     chosen = [b for b in BENCHMARKS if not args.only or b.__name__ in args.only]
     figures = run(chosen, ctx)

@@ -20,6 +20,8 @@ from core.sample import employee_rows
 CLIENTS = 4
 BATCH_ROWS = 1000
 WEB_WORKERS = 2  # one gunicorn process per core
+RATE_TARGET = 40_000
+P99_TARGET_MS = {"PostgreSQL": 150, "SQLite": 300}
 LIMIT = (
     "each request parses, validates and inserts its 1000 rows in one Python process; 2 web processes and the "
     "4 clients share 2 cores with the database"
@@ -131,13 +133,20 @@ def batch_api(ctx: Context) -> list[Figure]:
                 f"Batch API ({db}), {CLIENTS} clients × {BATCH_ROWS}-row POSTs",
                 rate,
                 "rows/s",
-                "≥ 40,000 rows/s",
-                met=rate >= 40_000,
+                f"≥ {RATE_TARGET:,} rows/s",
+                met=rate >= RATE_TARGET,
                 note=f"{len(latencies)} timed requests, gunicorn with {WEB_WORKERS} processes × 4 threads",
                 details=details,
                 if_missed=limit,
             ),
             Figure(f"Batch API ({db}) latency p50", p50, "ms", details=details),
-            Figure(f"Batch API ({db}) latency p99", p99, "ms", "< 150 ms", met=p99 < 150, if_missed=limit),
+            Figure(
+                f"Batch API ({db}) latency p99",
+                p99,
+                "ms",
+                f"< {P99_TARGET_MS[db]} ms",
+                met=p99 < P99_TARGET_MS[db],
+                if_missed=limit,
+            ),
         ]
     return figures

@@ -16,7 +16,7 @@ from bench.runner import BENCH_DIR, Benchmark, Context, run, table_text, write_r
 BENCHMARKS: list[Benchmark] = [
     ingest.ingest_sqlite,
     ingest.ingest_postgresql,
-    memory.worker_peak_rss,
+    memory.peak_rss,
     backup.backup_restore_sqlite,
     backup.backup_restore_postgresql,
     batch_api.batch_api,
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=BENCH_DIR / "data",
         postgres_admin_url=postgres_or_none(args.postgres_url),
         rows=rows,
-        memory_rows=args.memory_rows or (200_000 if args.quick else 5_000_000),
+        memory_rows=args.memory_rows or (100_000 if args.quick else 5_000_000),
         backup_rows=rows,
         repeats=args.repeats or 3,
         invalid_share=args.invalid_share,

@@ -57,8 +57,8 @@ def job_path(url: str, data: DataSet, work: Path) -> float:
 def migrate_path(url: str, data: DataSet, work: Path) -> float:
     """Seconds of ``python main.py migrate`` of the three files, start-up included, as a user meets it."""
     with stopwatch() as elapsed:
-        output, _usage = migrate(url, data, work)
-    check_counts(migrated_counts(output, TABLE), data)
+        done = migrate(url, data, work)
+    check_counts(migrated_counts(done.output, TABLE), data)
     return elapsed[0]
 
 

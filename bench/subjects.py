@@ -4,12 +4,14 @@ user runs them, an ``ingest`` job submitted and run as a worker runs it, and the
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -87,27 +89,37 @@ class CommandFailed(RuntimeError):
     pass
 
 
-def main_py(args: list[str], environ: Mapping[str, str]) -> tuple[str, resource.struct_rusage]:
-    """Run ``python main.py ARGS`` as a user does; its output and its own resource usage (``os.wait4``:
-    this child's peak RSS alone, unlike RUSAGE_CHILDREN, which mixes in every earlier child)."""
+@dataclass(frozen=True)
+class Finished:
+    """What ``python main.py ...`` printed, and its own peak RSS in MB (see ``bench/peak_rss.py``)."""
+
+    output: str
+    peak_mb: float
+    floor_mb: float  # the launcher's own peak, under which no figure can go
+
+
+def main_py(args: list[str], environ: Mapping[str, str]) -> Finished:
+    """Run ``python main.py ARGS`` as a user does, from the small launcher that measures its peak RSS."""
     env = {k: v for k, v in os.environ.items() if k not in BROKER_VARIABLES}
     env.update({"PYTHONPATH": str(PROJECT_ROOT), **environ})
-    process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "main.py"), *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout
-    output = process.stdout.read().decode("utf-8", "replace")
-    _pid, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise CommandFailed(f"main.py {' '.join(args)} failed ({status}): {output[-500:]}")
-    return output, usage
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.peak_rss", str(report), sys.executable, str(PROJECT_ROOT / "main.py"), *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        output = done.stdout.decode("utf-8", "replace")
+        found = json.loads(report.read_text()) if report.is_file() else {"exit_code": done.returncode}
+    if done.returncode or found["exit_code"]:
+        raise CommandFailed(f"main.py {' '.join(args)} failed ({found['exit_code']}): {output[-500:]}")
+    return Finished(output, found["peak_kb"] / 1024, found["floor_kb"] / 1024)  # kilobytes on Linux
 
 
-def migrate(url: str, data: DataSet, work: Path) -> tuple[str, resource.struct_rusage]:
+def migrate(url: str, data: DataSet, work: Path) -> Finished:
     """``python main.py migrate --source FOLDER --no-progress`` into ``url``."""
     environ = bench_environ(url, work / "storage", work)
     return main_py(["migrate", "--source", str(data.folder), "--no-progress"], environ)

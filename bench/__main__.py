@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 
 from sqlalchemy import create_engine, text
 
@@ -63,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         named=tuple(args.only or ()),
     )
     chosen = [b for b in BENCHMARKS if not args.only or b.__name__ in args.only]
+    started = time.monotonic()
     figures = run(chosen, ctx)
+    ctx.seconds = time.monotonic() - started
     command = args.label or " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
     md, js = write_results(figures, ctx, command)
     print()

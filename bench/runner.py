@@ -7,6 +7,7 @@ returns its figures with no value and a note, so the table keeps every row.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -52,6 +53,7 @@ class Context:
     repeats: int
     invalid_share: float = 0.02
     named: tuple[str, ...] = ()  # the benchmarks asked for by name (--only)
+    seconds: float = 0.0  # the whole run, once it is over
 
     def log(self, message: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -144,7 +146,8 @@ def write_results(figures: list[Figure], ctx: Context, command: str) -> tuple[Pa
         f"`{command}` — {stamp}, {machine}, {'quick run' if ctx.quick else 'full run'}: "
         f"{ctx.rows:,} employees ({ctx.invalid_share:.0%} invalid) for ingest, "
         f"{ctx.memory_rows:,} for memory, {ctx.backup_rows:,} for backup and restore; "
-        f"best of {ctx.repeats}, each subject interleaved with its limit.",
+        f"best of {ctx.repeats}, each subject interleaved with its limit. The run took {ctx.seconds / 60:.1f} min; "
+        f"load average at its end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
         "The limit of a figure is the same work done with nothing of the project in the way (see bench/limits.py), "
         "measured in the same run; the ratio is measured / limit. Plain rates move by a third or more with the "
@@ -171,6 +174,7 @@ def write_results(figures: list[Figure], ctx: Context, command: str) -> tuple[Pa
         "memory_rows": ctx.memory_rows,
         "backup_rows": ctx.backup_rows,
         "repeats": ctx.repeats,
+        "seconds": ctx.seconds,
         "invalid_share": ctx.invalid_share,
         "figures": [asdict(f) for f in figures],
     }

@@ -30,12 +30,12 @@ class Figure:
     unit: str
     target: str = ""
     ratio: float | None = None
-    limit: float | None = None  # the honest limit, measured in the same run, in the same unit
     met: bool | None = None
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     # What limits this figure, shown in the note only when the target is missed.
     if_missed: str = field(default="", repr=False)
+    limit: float | None = None  # the honest limit, measured in the same run, in the same unit
 
     def __post_init__(self) -> None:
         if self.met is False and self.if_missed:
@@ -82,9 +82,9 @@ def against_limit(
         "rows/s",
         f"≥ {target}× the limit",
         ratio,
-        limit,
         ratio >= target,
         note=note,
+        limit=limit,
         details={"rows": rows, "seconds": seconds, "limit_seconds": limit_seconds, **(details or {})},
         if_missed=if_missed,
     )

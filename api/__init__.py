@@ -11,7 +11,7 @@ from api import auth, limits
 from api.errors import register_error_handlers
 from api.headers import init_headers
 from api.parsing import MAX_DEPTH, MAX_NUMBER_CHARS, init_parsing
-from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, RestoreRequestSchema
+from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, IngestResultSchema, RestoreRequestSchema
 from bootstrap import Services, bootstrap
 
 API_DESCRIPTION = """\
@@ -61,6 +61,7 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     init_headers(app)
     register_error_handlers(app, api)
     api.spec.components.schema("RestoreRequest", RESTORE_REQUEST_CONSTRAINTS, schema=RestoreRequestSchema)
+    api.spec.components.schema("IngestResult", schema=IngestResultSchema)
     auth.init_auth(app, api, services.settings)
     limits.init_limits(app, services.settings)
 

@@ -11,6 +11,7 @@ from core.reports.hiring import DEFAULT_YEAR, MEAN_DEFINITION
 from domain.background_jobs import JobState
 from domain.commands import JOB_KINDS
 from domain.entities import TABLES
+from domain.loads import SHOWN_BATCHES
 from domain.rules import MAX_YEAR, MIN_YEAR
 
 STATES = [state.value for state in JobState]
@@ -124,6 +125,64 @@ class TableCountsSchema(Schema):
     restored = fields.Integer(metadata={"description": "restore: rows written to the table so far"})
 
 
+# The largest a SQL BIGINT holds: no file has more records, and a larger number is refused with a 400.
+MAX_RECORDS = 2**63 - 1
+
+
+class RecordWindowQuerySchema(Schema):
+    """A window of records over the CSV file, as the seed's clients send it: ``?start=1000&limit=1000``."""
+
+    start = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_RECORDS),
+        metadata={"description": "records to skip, counted from 0, after the header line; default 0", "example": 0},
+    )
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_RECORDS),
+        metadata={"description": "records to load after those skipped; default: to the end", "example": 1000},
+    )
+
+
+class BatchSummarySchema(Schema):
+    """One batch of up to 1000 records, in the shape the original service answered."""
+
+    processed = fields.Integer(required=True)
+    inserted = fields.Integer(required=True)
+    already_exists = fields.Integer(required=True)
+    errors = fields.Integer(required=True, metadata={"description": "rows rejected in this batch"})
+    error_ids = fields.List(
+        fields.Integer(allow_none=True),
+        required=True,
+        metadata={"description": "the ids of the rejected rows, in file order; null where a row had no readable id"},
+    )
+
+
+class TableBatchesSchema(Schema):
+    total = fields.Integer(required=True, metadata={"description": "how many batches the table's load committed"})
+    items = fields.List(
+        fields.Nested(BatchSummarySchema),
+        required=True,
+        metadata={"description": f"the first {SHOWN_BATCHES} batches, in file order"},
+    )
+
+
+class IngestResultSchema(Schema):
+    """What a finished ingest returns: the counts per table and in all, and each table's batches."""
+
+    tables = fields.Dict(keys=fields.String(), values=fields.Nested(TableCountsSchema), required=True)
+    processed = fields.Integer(required=True, metadata={"description": "rows read, all tables"})
+    inserted = fields.Integer(required=True, metadata={"description": "rows written, all tables"})
+    already_exists = fields.Integer(required=True, metadata={"description": "rows already stored, all tables"})
+    rejected = fields.Integer(required=True, metadata={"description": "rows refused, all tables"})
+    batches = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(TableBatchesSchema),
+        metadata={"description": "per table, one summary per batch of 1000 records; absent for older jobs"},
+    )
+
+
+INGEST_RESULT = {"$ref": "#/components/schemas/IngestResult"}
+
+
 class TaskSchema(Schema):
     task_id = fields.String(required=True)
     kind = fields.String(required=True, metadata={"example": "ingest"})
@@ -135,7 +194,16 @@ class TaskSchema(Schema):
     counts = fields.Dict(
         keys=fields.String(), values=fields.Nested(TableCountsSchema), required=True, metadata={"example": {}}
     )
-    result = fields.Dict(required=True, allow_none=True)
+    result = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "null until the task finished; an ingest's is an IngestResult, a backup's or restore's "
+            "lists its backups or tables",
+            # Each alternative allows null itself: OpenAPI 3.0.3's ``nullable`` does not reach into ``anyOf``.
+            "anyOf": [INGEST_RESULT, {"type": "object", "nullable": True}],
+        },
+    )
     error = fields.String(required=True, allow_none=True)
     cancel_requested = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from core.clock import Clock, utcnow
+from core.ingest.batches import batch_summaries
 from core.ingest.csv_source import ByteRange
 from core.jobs.ports import JobQueue
 from core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -167,7 +168,8 @@ def finish_parent_if_last(job: BackgroundJob, *, uow: UnitOfWorkFactory, now: Cl
             state, percent = JobState.CANCELLED, parent.progress.percent
         else:
             state, percent = JobState.SUCCESS, 100.0
-            result = {"tables": counts_by_table, **totals.as_dict()}
+            keys = {table: _keys(part, table) for table in tables}
+            result = {"tables": counts_by_table, **totals.as_dict(), "batches": batch_summaries(tx, parent.id, keys)}
         progress = JobProgress(totals.processed, parent.progress.rows_total, percent, counts_by_table)
         recorded = tx.jobs.finish(parent.id, state, now(), progress=progress, result=result, error=error)
         tx.commit()
@@ -179,6 +181,10 @@ def finish_parent_if_last(job: BackgroundJob, *, uow: UnitOfWorkFactory, now: Cl
 def _table_counts(tx: UnitOfWork, parent: BackgroundJob, part: IngestPart) -> dict[str, TableCounts]:
     tables: dict[str, TableCounts] = {}
     for table, _blob in IngestSources.from_params(parent.params).sources:
-        keys = [part_key(table, n) for n in range(part.parts)] if table == part.table else [table]
-        tables[table] = tx.checkpoints.total(parent.id, keys)
+        tables[table] = tx.checkpoints.total(parent.id, _keys(part, table))
     return tables
+
+
+def _keys(part: IngestPart, table: str) -> list[str]:
+    """The checkpoint keys of ``table``'s load in the parent, in file order: one per part for the split table."""
+    return [part_key(table, n) for n in range(part.parts)] if table == part.table else [table]

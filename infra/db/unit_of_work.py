@@ -16,7 +16,7 @@ from core.backup.ports import TableSnapshot, TableSnapshots
 from core.unit_of_work import UnitOfWork
 from infra.db.engine import connect
 from infra.db.hiring_rows import SqlHiringRows
-from infra.db.ingest_log import SqlCheckpoints, SqlRejections
+from infra.db.ingest_log import SqlBatchSummaries, SqlCheckpoints, SqlRejections
 from infra.db.job_rows import SqlJobRepository
 from infra.db.snapshots import table_snapshot
 
@@ -34,6 +34,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.rows = SqlHiringRows(conn)
         self.rejections = SqlRejections(conn)
         self.checkpoints = SqlCheckpoints(conn)
+        self.batches = SqlBatchSummaries(conn)
         self.jobs = SqlJobRepository(conn)
         return self
 

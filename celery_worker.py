@@ -27,7 +27,7 @@ from infra.broker.sweeper import Sweeper
 from infra.broker.tasks import register_tasks
 
 settings = load_settings()
-app = make_celery(settings)
+app = make_celery(settings, results=True)
 _process: dict[str, Any] = {}
 _sweeping: dict[str, Any] = {}
 _stopped: dict[str, int] = {}

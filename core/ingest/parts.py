@@ -83,7 +83,7 @@ def start_parts(
             tx.jobs.add(BackgroundJob(id=job_id, kind=part.kind, params=part.to_params(), created_at=now()))
         tx.commit()
     for part in parts:
-        queue.enqueue(part_job_id(parent_id, part.part))
+        queue.enqueue(part_job_id(parent_id, part.part), part.kind)
     return parts
 
 
@@ -97,7 +97,7 @@ def resume_parts(uow: UnitOfWorkFactory, queue: JobQueue, parent_id: str, now: C
     part = IngestPart.from_params(first.params)
     for child in siblings(uow, part):
         if child is not None and child.state == JobState.PENDING:
-            queue.enqueue(child.id)
+            queue.enqueue(child.id, child.kind)
     with uow() as tx:
         record_parent_progress(tx, part, now())
         tx.commit()

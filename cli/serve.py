@@ -89,11 +89,14 @@ def serve_web(_args: argparse.Namespace) -> int:
 
 def run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
+    log_to_stdout(settings)  # before Celery starts, so that its warnings come out in the log's format too
     check_backing_services(settings)
     from celery_worker import app, exit_code
 
     app.worker_main(
         [
+            # The start-up banner is printed, not logged: with LOG_FORMAT=json every line must be JSON.
+            *(["--quiet"] if settings.log_format == "json" else []),
             "worker",
             f"--loglevel={settings.log_level}",
             f"--concurrency={settings.worker_concurrency}",

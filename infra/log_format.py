@@ -31,6 +31,10 @@ class JsonFormatter(logging.Formatter):
             **job_fields(),
         }
         entry.update((key, value) for key, value in record.__dict__.items() if key not in _STANDARD)
+        data = entry.get("data")
+        if isinstance(data, dict) and "id" in data:
+            # Celery's own lines on a task (succeeded, raised) carry it in ``data``; our task ids are job ids.
+            entry.setdefault("job_id", data["id"])
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)

@@ -150,3 +150,10 @@ def test_worker_events_and_the_log_format_are_off_and_text_by_default():
     settings = load_settings({})
     assert (settings.worker_events, settings.log_format) == (False, "text")
     assert load_settings({"WORKER_EVENTS": "true"}).worker_events is True
+
+
+def test_celerys_own_line_on_a_task_is_found_by_the_job_id_too():
+    record = logging.LogRecord("celery.app.trace", logging.INFO, __file__, 1, "Task %(name)s[%(id)s] raised", (), None)
+    record.data = {"id": "t-3", "name": "hireflow.restore"}
+
+    assert json.loads(JsonFormatter().format(record))["job_id"] == "t-3"

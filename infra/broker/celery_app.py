@@ -113,7 +113,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                 month_of_year=month_of_year,
                 day_of_week=day_of_week,
             ),
-            "options": {"expires": SCHEDULED_BACKUP_EXPIRES_SECONDS},
+            # ``ignore_result``: beat would otherwise subscribe to the result of each backup it sends.
+            "options": {"expires": SCHEDULED_BACKUP_EXPIRES_SECONDS, "ignore_result": True},
         }
     }
 

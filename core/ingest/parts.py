@@ -17,6 +17,7 @@ from typing import Any
 
 from core.clock import Clock, utcnow
 from core.ingest.csv_source import ByteRange
+from core.jobs.logs import log_summary
 from core.jobs.ports import JobQueue
 from core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob, JobProgress, JobState, Lease
@@ -172,7 +173,15 @@ def finish_parent_if_last(job: BackgroundJob, *, uow: UnitOfWorkFactory, now: Cl
         recorded = tx.jobs.finish(parent.id, state, now(), progress=progress, result=result, error=error)
         tx.commit()
     if recorded:
-        log.info("task %s: %s after its %d parts", parent.id, state.value, len(children))
+        about = {"job_id": parent.id, "kind": parent.kind}
+        what = f"task {parent.id} ({parent.kind}) {state.value} after its {len(children)} parts"
+        seconds = (now() - parent.started_at).total_seconds() if parent.started_at else 0.0
+        if state is JobState.SUCCESS:
+            log_summary(log, what, totals.as_dict(), seconds, state=state.value, job=about)
+        elif state is JobState.FAILURE:
+            log.error("%s: %s", what, error, extra={**about, "state": state.value, "error": error})
+        else:
+            log.info("%s", what, extra={**about, "state": state.value})
     return recorded
 
 

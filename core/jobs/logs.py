@@ -41,8 +41,11 @@ def log_summary(
     *,
     table: str | None = None,
     state: str | None = None,
+    job: Mapping[str, str] | None = None,
 ) -> None:
-    """One INFO line: ``what`` with its counts, its time and its rate, the same figures as fields."""
+    """One INFO line: ``what`` with its counts, its time and its rate, the same figures as fields.
+
+    ``job`` (``job_id``, ``kind``) names the job it sums up when that is not the one running."""
     figures = {name: int(counts.get(name) or 0) for name in COUNT_FIELDS if name in counts}
     rows = figures.get("processed", int(counts.get("rows") or 0))
     rate = rows / seconds if seconds > 0 else 0.0
@@ -59,4 +62,5 @@ def log_summary(
         fields["table"] = table
     if state is not None:
         fields["state"] = state
+    fields.update(job or {})
     log.info("%s: %s in %.2f s (%.0f rows/s)", what, said, seconds, rate, extra=fields)

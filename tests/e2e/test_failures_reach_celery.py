@@ -206,7 +206,7 @@ def assert_json_log(records: list[dict[str, Any]], ingest_id: str, restore: dict
 
 
 def test_a_message_under_the_old_task_name_still_runs_its_job_and_a_cancelled_job_ends_revoked(
-    service: ApiClient, celery: Celery, environ: dict[str, str]
+    service: ApiClient, celery: Celery, task_events: TaskEvents, environ: dict[str, str]
 ):
     services = with_views(bootstrap(load_settings(environ)))
     try:
@@ -224,6 +224,9 @@ def test_a_message_under_the_old_task_name_still_runs_its_job_and_a_cancelled_jo
         assert service.task(old.id)["state"] == "SUCCESS"
         revoked = celery_state(celery, cancelled.id)
         assert revoked.state == "REVOKED"
+        told = wait_until(lambda: task_events.of(cancelled.id), 30, "the cancelled task's events")
+        assert told[0]["name"] == "hireflow.ingest"
+        wait_until(lambda: task_events.of(cancelled.id)[-1]["type"] == "task-revoked", 30, "its task-revoked event")
         assert service.task(cancelled.id)["state"] == "CANCELLED"
     finally:
         services.dispose()

@@ -21,6 +21,8 @@ from domain.errors import ConfigurationError, InvalidRequest
 from infra.log_format import JsonFormatter
 from tests.job_fakes import FakeJobQueue
 from tests.unit.fakes import FakeDatabase
+from tests.unit.test_split_ingest import fanned_out, parts_of
+from tests.unit.test_split_ingest import run as run_split
 
 log = logging.getLogger("hireflow.test")
 
@@ -157,3 +159,28 @@ def test_celerys_own_line_on_a_task_is_found_by_the_job_id_too():
     record.data = {"id": "t-3", "name": "hireflow.restore"}
 
     assert json.loads(JsonFormatter().format(record))["job_id"] == "t-3"
+
+
+def test_a_split_ingest_ends_with_one_line_for_the_parent_an_error_when_a_part_failed(caplog):
+    services, parent = fanned_out(2)
+    first, second = parts_of(services, parent)
+    run_split(services, first.id)
+    del services.storage.blobs["hired_employees.csv"]
+    run_split(services, second.id)
+
+    record = record_of(caplog, f"task {parent.id} (ingest) FAILURE after its 2 parts")
+    assert record.levelno == logging.ERROR
+    assert (record.job_id, record.kind) == (parent.id, "ingest") and record.error.startswith("part 1: ")
+
+
+def test_a_split_ingest_that_succeeds_sums_its_parts_in_one_summary_line(caplog):
+    caplog.set_level(logging.INFO)
+    services, parent = fanned_out(2)
+    for part in parts_of(services, parent):
+        run_split(services, part.id)
+
+    record = record_of(caplog, f"task {parent.id} (ingest) SUCCESS after its 2 parts")
+    result = services.jobs.get(parent.id).result
+    assert (record.job_id, record.processed, record.rejected) == (parent.id, result["processed"], result["rejected"])
+    parts = [r for r in caplog.records if r.getMessage().startswith("task ") and "(ingest_part " in r.getMessage()]
+    assert [r.table for r in parts] == ["hired_employees", "hired_employees"]

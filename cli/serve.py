@@ -67,6 +67,7 @@ class WebServer(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "loglevel": self.settings.log_level.lower(),
             "proc_name": "hireflow-web",
+            **({"logger_class": web_worker.JsonLogger} if self.settings.log_format == "json" else {}),
         }
         for key, value in options.items():
             self.cfg.set(key, value)

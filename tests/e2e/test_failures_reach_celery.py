@@ -164,6 +164,8 @@ def test_a_failed_restore_ends_failure_and_an_ingest_success_in_celery_under_the
     assert len(received) == 1
     if environ.get("LOG_FORMAT") == "json":
         assert_json_log(json_records(lines), ingest["task_id"], restore)
+        served = json_records((tmp_path / "serve.log").read_text().splitlines())
+        assert {"gunicorn.error", "gunicorn.access"} <= {record["logger"] for record in served}
     else:
         assert_text_log(lines, ingest["task_id"], restore)
 

@@ -90,8 +90,8 @@ def serve_web(_args: argparse.Namespace) -> int:
 
 def run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
-    log_to_stdout(settings)  # before Celery starts, so that its warnings come out in the log's format too
     check_backing_services(settings)
+    log_to_stdout(settings)  # before Celery starts, so that its warnings come out in the log's format too
     from celery_worker import app, exit_code
 
     app.worker_main(

@@ -30,6 +30,7 @@ from infra.avro.format import AvroBackupFormat
 from infra.db.engine import check_connection, create_schema, make_engine
 from infra.db.reports import SqlReportQueries
 from infra.db.unit_of_work import SqlDatabase
+from infra.log_format import JsonFormatter
 from infra.storage import storage_from_settings
 
 # What the runner passes itself: a handler's command and progress reporter; a finished-hook's job.
@@ -130,11 +131,12 @@ def check_backing_services(settings: Settings) -> None:
     storage_from_settings(settings).check()
 
 
+TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+
+
 def log_to_stdout(settings: Settings) -> None:
-    """Servers and workers log to stdout, at ``LOG_LEVEL``."""
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
-        force=True,
-    )
+    """Servers and workers log to stdout, at ``LOG_LEVEL``, as text lines or (``LOG_FORMAT=json``) JSON objects."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_LOG_FORMAT))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # a library's warning is a log record too, in the same format

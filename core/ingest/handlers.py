@@ -5,6 +5,8 @@ Each handler names what it needs; the composition root hands it exactly that.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from core.ingest.loader import BatchResult, LoadReporter, ingest_blob
 from core.ingest.parts import part_key, part_range, parts_for, record_parent_progress, resume_parts, start_parts
 from core.ingest.ranges import plan_ranges
 from core.jobs.exclusion import check_alone
+from core.jobs.logs import log_summary
 from core.jobs.ports import JobQueue
 from core.jobs.progress import ProgressReporter
 from core.storage import BlobStorage
@@ -26,6 +29,8 @@ from domain.loads import BatchSummary, TableCounts
 # The table whose file can be split between several workers: the largest, and the last loaded, so
 # its parts run once every department and job they refer to is stored.
 SPLIT_TABLE = HIRED_EMPLOYEES.name
+
+log = logging.getLogger("hireflow.ingest")
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,11 @@ def ingest_job(
         splits = table == SPLIT_TABLE and command.window is None
         if splits and _split(uow, storage, queue, splitting, job_id, name, reporter):
             raise Deferred()
+        started = time.monotonic()
         results[table] = ingest_blob(uow, storage, table, name, job_id=job_id, reporter=reporter, window=command.window)
+        log_summary(
+            log, f"task {job_id} (ingest) {table}", results[table].as_dict(), time.monotonic() - started, table=table
+        )
         reporter.source_done(table)
     totals = TableCounts()
     for counts in results.values():
@@ -147,6 +156,7 @@ def ingest_part_job(
         parent = tx.jobs.get(command.parent)
     if parent is None or parent.finished or parent.cancel_requested:
         raise Cancelled()
+    started = time.monotonic()
     counts = ingest_blob(
         uow,
         storage,
@@ -157,6 +167,8 @@ def ingest_part_job(
         checkpoint_key=part_key(command.table, command.part),
         reporter=_PartProgress(progress, command),
     )
+    what = f"task {progress.job_id} (ingest_part {command.part} of {command.parent}) {command.table}"
+    log_summary(log, what, counts.as_dict(), time.monotonic() - started, table=command.table)
     return {"tables": {command.table: counts.as_dict()}, **counts.as_dict()}
 
 

@@ -258,15 +258,18 @@ class _Load:
                 for ids in self.known_refs.values():
                     ids.clear()
         self.counts = counts
-        for row in batch.rejected:
-            log.info(
-                "rejected %s row %s from %s: %s",
-                row.table,
-                row.position,
-                row.source,
-                "; ".join(r.message for r in row.reasons),
-                extra={"job_id": self.job_id, "reasons": [r.code for r in row.reasons]},
-            )
+        # One line per rejected row at DEBUG only: a large load can reject thousands, and the job's summary
+        # line and ``rejected_rows`` already say how many and why.
+        if log.isEnabledFor(logging.DEBUG):
+            for row in batch.rejected:
+                log.debug(
+                    "rejected %s row %s from %s: %s",
+                    row.table,
+                    row.position,
+                    row.source,
+                    "; ".join(r.message for r in row.reasons),
+                    extra={"job_id": self.job_id, "table": row.table, "reasons": [r.code for r in row.reasons]},
+                )
         if self.keep_details:
             self.rejected_rows.extend(batch.rejected)
             self.existing_ids.extend(batch.already_exists)

@@ -18,6 +18,7 @@ from typing import Any
 from core.clock import Clock, utcnow
 from core.ingest.batches import batch_summaries
 from core.ingest.csv_source import ByteRange
+from core.jobs.logs import log_summary
 from core.jobs.ports import JobQueue
 from core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob, JobProgress, JobState, Lease
@@ -84,7 +85,7 @@ def start_parts(
             tx.jobs.add(BackgroundJob(id=job_id, kind=part.kind, params=part.to_params(), created_at=now()))
         tx.commit()
     for part in parts:
-        queue.enqueue(part_job_id(parent_id, part.part))
+        queue.enqueue(part_job_id(parent_id, part.part), part.kind)
     return parts
 
 
@@ -98,7 +99,7 @@ def resume_parts(uow: UnitOfWorkFactory, queue: JobQueue, parent_id: str, now: C
     part = IngestPart.from_params(first.params)
     for child in siblings(uow, part):
         if child is not None and child.state == JobState.PENDING:
-            queue.enqueue(child.id)
+            queue.enqueue(child.id, child.kind)
     with uow() as tx:
         record_parent_progress(tx, part, now())
         tx.commit()
@@ -174,7 +175,15 @@ def finish_parent_if_last(job: BackgroundJob, *, uow: UnitOfWorkFactory, now: Cl
         recorded = tx.jobs.finish(parent.id, state, now(), progress=progress, result=result, error=error)
         tx.commit()
     if recorded:
-        log.info("task %s: %s after its %d parts", parent.id, state.value, len(children))
+        about = {"job_id": parent.id, "kind": parent.kind}
+        what = f"task {parent.id} ({parent.kind}) {state.value} after its {len(children)} parts"
+        seconds = (now() - parent.started_at).total_seconds() if parent.started_at else 0.0
+        if state is JobState.SUCCESS:
+            log_summary(log, what, totals.as_dict(), seconds, state=state.value, job=about)
+        elif state is JobState.FAILURE:
+            log.error("%s: %s", what, error, extra={**about, "state": state.value, "error": error})
+        else:
+            log.info("%s", what, extra={**about, "state": state.value})
     return recorded
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -14,7 +14,7 @@ from core.rows.read import DEFAULT_LIMIT, MAX_LIMIT
 from domain.background_jobs import JobState
 from domain.commands import JOB_KINDS
 from domain.entities import TABLES
-from domain.rules import MAX_ID, MAX_YEAR, MIN_YEAR, Reason, parse_datetime
+from domain.rules import MAX_ID, MAX_YEAR, MIN_YEAR
 
 STATES = [state.value for state in JobState]
 TABLE_NAMES = list(TABLES)
@@ -287,16 +287,30 @@ class UtcDateTime(fields.DateTime):
 
 
 class HireTimeBound(fields.String):
-    """A date (midnight UTC) or an ISO 8601 date-time with a timezone, read by the data dictionary's own rule."""
+    """A date (midnight UTC) or an ISO 8601 / RFC 3339 date-time with a timezone; naive UTC once read.
+
+    A bound may lie in any year: outside the years a hire can have, it simply keeps every row, or none.
+    """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs).strip().upper()  # RFC 3339 allows "t" and "z"
         if DATE_ONLY.fullmatch(text):
             text += "T00:00:00Z"
-        moment = parse_datetime(text, self.data_key or attr or "datetime")
-        if isinstance(moment, Reason):
-            raise ValidationError(moment.message)
-        return moment
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                "not a date (2021-01-01) or a date-time with a timezone (2021-01-01T00:00:00Z)"
+            ) from None
+        if moment.tzinfo is None:
+            raise ValidationError("a date-time needs a timezone (Z or an offset such as +02:00)")
+        try:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # past year 1 or year 9999 in UTC: before or after every row
+            return datetime.min if moment.year == 1 else datetime.max
+
+
+HIRE_TIME_FORMATS = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
 
 
 class RowsQuerySchema(Schema):
@@ -319,12 +333,14 @@ class EmployeeRowsQuerySchema(RowsQuerySchema):
     job_id = fields.Integer(validate=ID_IN_RANGE, metadata={"description": "only hires for this job"})
     hired_from = HireTimeBound(
         metadata={
+            **HIRE_TIME_FORMATS,
             "description": "only hires at or after this time: a date (midnight UTC) or a date-time with a timezone",
             "example": "2021-01-01",
         }
     )
     hired_before = HireTimeBound(
         metadata={
+            **HIRE_TIME_FORMATS,
             "description": "only hires before this time (exclusive): a date or a date-time with a timezone",
             "example": "2021-04-01T00:00:00Z",
         }

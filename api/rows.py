@@ -1,7 +1,7 @@
 """Read stored rows back: ``GET /departments``, ``/jobs``, ``/hired-employees`` a page at a time, and one row by id.
 
 Pages use keyset pagination on the id: each answer says after which id the next page starts, so a page
-costs the same at any depth and rows inserted meanwhile are neither skipped nor shown twice. Nothing here
+costs the same at any depth and no row is shown twice, whatever is inserted meanwhile. Nothing here
 changes a row: rows change only through inserts and restores.
 """
 

@@ -24,11 +24,13 @@ from core.ingest.parts import finish_parent_if_last
 from core.jobs.ports import JobQueue
 from core.jobs.runner import JobHandler, JobHandlers
 from core.reports.ports import ReportQueries
+from core.rows.ports import RowQueries
 from core.storage import BlobStorage
 from domain.commands import BackUpTables, IngestPart, IngestSources, RestoreTables
 from infra.avro.format import AvroBackupFormat
 from infra.db.engine import check_connection, create_schema, make_engine
 from infra.db.reports import SqlReportQueries
+from infra.db.rows import SqlRowQueries
 from infra.db.unit_of_work import SqlDatabase
 from infra.log_format import JsonFormatter
 from infra.storage import storage_from_settings
@@ -82,6 +84,11 @@ class Services:
     @cached_property
     def reports(self) -> ReportQueries:
         return SqlReportQueries(self.engine)
+
+    @cached_property
+    def rows(self) -> RowQueries:
+        """Stored rows read back a page at a time."""
+        return SqlRowQueries(self.engine)
 
     @cached_property
     def queue(self) -> JobQueue:

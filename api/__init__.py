@@ -65,11 +65,11 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     auth.init_auth(app, api, services.settings)
     limits.init_limits(app, services.settings)
 
-    from api import backups, batches, dashboard, docs, health, reports, tasks, uploads
+    from api import backups, batches, dashboard, docs, health, reports, rows, tasks, uploads
 
     docs.register(app)
     app.register_blueprint(dashboard.blp)
-    for blueprint in (health.blp, auth.blp, batches.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
+    for blueprint in (health.blp, auth.blp, batches.blp, rows.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
         api.register_blueprint(blueprint)
     from api.query_parameters import init_query_parameters
 

@@ -11,11 +11,26 @@ from sqlalchemy import Connection, func, insert, select, update
 from core.clock import utcnow
 from core.ingest.ports import Checkpoints, Rejections
 from domain.loads import COUNT_FIELDS, Checkpoint, RejectedRow, TableCounts
+from infra.db.postgres import column_list, driver_cursor, uses_psycopg
 from infra.db.schema import ingest_checkpoints, rejected_rows
 from infra.db.utc import to_column
 
 _checkpoint = ingest_checkpoints.c
 _rejected = rejected_rows.c
+
+# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, its checkpoint in one upsert.
+_REJECTED_COLUMNS = ("job_id", "batch", "table_name", "source", "line_number", "raw_record", "reasons", "created_at")
+POSTGRES_ADD_REJECTED = (
+    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_REJECTED_COLUMNS))})"
+)
+_CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not in ("job_id", "table_name")]
+POSTGRES_SAVE_CHECKPOINT = (
+    f"INSERT INTO {ingest_checkpoints.name} ({column_list(ingest_checkpoints)}) "
+    f"VALUES ({', '.join(['%s'] * len(ingest_checkpoints.columns))}) "
+    "ON CONFLICT (job_id, table_name) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _CHECKPOINT_VALUES)
+)
 
 
 class SqlRejections(Rejections):
@@ -24,22 +39,24 @@ class SqlRejections(Rejections):
 
     def add(self, rows: Sequence[RejectedRow]) -> None:
         now = to_column(utcnow())
-        self._conn.execute(
-            insert(rejected_rows),
-            [
-                {
-                    "job_id": r.job_id,
-                    "batch": r.batch,
-                    "table_name": r.table,
-                    "source": r.source[:400],
-                    "line_number": r.position,
-                    "raw_record": r.raw,
-                    "reasons": json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
-                    "created_at": now,
-                }
-                for r in rows
-            ],
-        )
+        values = [
+            (
+                r.job_id,
+                r.batch,
+                r.table,
+                r.source[:400],
+                r.position,
+                r.raw,
+                json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
+                now,
+            )
+            for r in rows
+        ]
+        if uses_psycopg(self._conn.dialect):
+            with driver_cursor(self._conn, POSTGRES_ADD_REJECTED) as cursor:
+                cursor.executemany(POSTGRES_ADD_REJECTED, values)
+            return
+        self._conn.execute(insert(rejected_rows), [dict(zip(_REJECTED_COLUMNS, row, strict=True)) for row in values])
 
     def page(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         query = select(rejected_rows).where(_rejected.job_id == job_id).order_by(_rejected.id).offset(offset)
@@ -71,6 +88,11 @@ class SqlCheckpoints(Checkpoints):
 
     def save(self, job_id: str, key: str, checkpoint: Checkpoint) -> None:
         values = {"position": checkpoint.position, "updated_at": to_column(utcnow()), **checkpoint.counts.as_dict()}
+        if uses_psycopg(self._conn.dialect):
+            row = {"job_id": job_id, "table_name": key, **values}
+            with driver_cursor(self._conn, POSTGRES_SAVE_CHECKPOINT) as cursor:
+                cursor.execute(POSTGRES_SAVE_CHECKPOINT, [row[c.name] for c in ingest_checkpoints.columns])
+            return
         changed = self._conn.execute(
             update(ingest_checkpoints)
             .where(_checkpoint.job_id == job_id, _checkpoint.table_name == key)

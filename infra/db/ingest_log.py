@@ -25,9 +25,17 @@ POSTGRES_ADD_REJECTED = (
     f"VALUES ({', '.join(['%s'] * len(_REJECTED_COLUMNS))})"
 )
 _CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not in ("job_id", "table_name")]
+# The batch that saves a checkpoint commits without waiting for its WAL to reach the disk
+# (``synchronous_commit`` off for this transaction only). If the server crashes, it may lose the
+# last few such commits, but always whole: rows, rejections, checkpoint and progress go together,
+# and the job that runs again resumes from the checkpoint that survived, so no row is lost or stored
+# twice. The job's end commits as usual, which writes all the WAL before it to disk. A batch POST has
+# no checkpoint and keeps the wait: its 200 is never answered before its rows are on disk.
+# At 200 000 rows, the wait for the disk was about 15 % of a load's time here.
 POSTGRES_SAVE_CHECKPOINT = (
     f"INSERT INTO {ingest_checkpoints.name} ({column_list(ingest_checkpoints)}) "
-    f"VALUES ({', '.join(['%s'] * len(ingest_checkpoints.columns))}) "
+    f"SELECT {', '.join(['%s'] * len(ingest_checkpoints.columns))} "
+    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_waiting_for_the_disk "
     "ON CONFLICT (job_id, table_name) DO UPDATE SET "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in _CHECKPOINT_VALUES)
 )

@@ -18,11 +18,14 @@ from infra.db.utc import to_column
 _checkpoint = ingest_checkpoints.c
 _rejected = rejected_rows.c
 
-# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, its checkpoint in one upsert.
+# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, one array a column
+# (the same text whatever the number of rows, so the server plans it once); its checkpoint in one upsert.
 _REJECTED_COLUMNS = ("job_id", "batch", "table_name", "source", "line_number", "raw_record", "reasons", "created_at")
+_REJECTED_ARRAYS = ("text", "int4", "text", "text", "int4", "text", "text")
 POSTGRES_ADD_REJECTED = (
-    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_REJECTED_COLUMNS))})"
+    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT rejected.*, %s FROM unnest("
+    + ", ".join(f"%s::{kind}[]" for kind in _REJECTED_ARRAYS)
+    + ") AS rejected"
 )
 _CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not in ("job_id", "table_name")]
 # The batch that saves a checkpoint commits without waiting for its WAL to reach the disk
@@ -46,6 +49,8 @@ class SqlRejections(Rejections):
         self._conn = conn
 
     def add(self, rows: Sequence[RejectedRow]) -> None:
+        if not rows:
+            return
         now = to_column(utcnow())
         values = [
             (
@@ -56,15 +61,16 @@ class SqlRejections(Rejections):
                 r.position,
                 r.raw,
                 json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
-                now,
             )
             for r in rows
         ]
         if uses_psycopg(self._conn.dialect):
             with driver_cursor(self._conn, POSTGRES_ADD_REJECTED) as cursor:
-                cursor.executemany(POSTGRES_ADD_REJECTED, values)
+                cursor.execute(POSTGRES_ADD_REJECTED, [now, *map(list, zip(*values, strict=True))])
             return
-        self._conn.execute(insert(rejected_rows), [dict(zip(_REJECTED_COLUMNS, row, strict=True)) for row in values])
+        self._conn.execute(
+            insert(rejected_rows), [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]
+        )
 
     def page(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         query = select(rejected_rows).where(_rejected.job_id == job_id).order_by(_rejected.id).offset(offset)

@@ -35,6 +35,9 @@ from infra.db.schema import HIRING_TABLES
 
 # A batch whose ids span at most this many times its size is looked up by id range, one
 # indexed scan, rather than by a list of a thousand bound ids; files are mostly in id order.
+# On PostgreSQL this lookup and then a COPY straight into the table took 1.09 s for 100 000 rows in
+# 1000-row transactions, against 2.45 s for a COPY into a TEMP staging table followed by one
+# INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING (best of 3, side by side): every row written twice.
 DENSE_SPAN = 4
 DELETE_CHUNK = 1000
 

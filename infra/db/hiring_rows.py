@@ -13,14 +13,10 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    DateTime,
     Delete,
     Dialect,
-    Integer,
     Select,
-    String,
     Table,
     Update,
     bindparam,
@@ -34,10 +30,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.unit_of_work import HiringRows, WriteConflict
 from infra.db.engine import first_line
+from infra.db.postgres import CopyIn, column_list, driver_cursor, uses_psycopg
 from infra.db.schema import HIRING_TABLES
 
 # A batch whose ids span at most this many times its size is looked up by id range, one
 # indexed scan, rather than by a list of a thousand bound ids; files are mostly in id order.
+# On PostgreSQL this lookup and then a COPY straight into the table took 1.09 s for 100 000 rows in
+# 1000-row transactions, against 2.45 s for a COPY into a TEMP staging table followed by one
+# INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING (best of 3, side by side): every row written twice.
 DENSE_SPAN = 4
 DELETE_CHUNK = 1000
 
@@ -74,12 +74,8 @@ class BulkInserter:
     def __init__(self, dialect: Dialect, table_name: str) -> None:
         table = HIRING_TABLES[table_name]
         self.columns = [c.name for c in table.columns]
-        self.use_copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
-        self.copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
-        # Binary COPY spares both sides the text round trip of numbers and timestamps.
-        self.copy_types = _binary_copy_types(table)
-        if self.copy_types:
-            self.copy_sql += " (FORMAT BINARY)"
+        self.copy = CopyIn(table) if uses_psycopg(dialect) else None
+        self.use_copy = self.copy is not None
         compiled = insert(table).compile(dialect=dialect, column_keys=self.columns)
         self.sql = str(compiled)
         self.positional = dialect.paramstyle in ("qmark", "format", "numeric")
@@ -90,21 +86,8 @@ class BulkInserter:
         self.table = table
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        if self.use_copy:
-            if not conn.in_transaction():
-                conn.begin()  # else the COPY below would escape SQLAlchemy's commit() and rollback()
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            driver_error = conn.dialect.loaded_dbapi.Error
-            try:
-                with cursor.copy(self.copy_sql) as copy:
-                    if self.copy_types:
-                        copy.set_types(self.copy_types)
-                    for row in rows:
-                        copy.write_row(row)
-            except driver_error as error:
-                # COPY bypasses SQLAlchemy, so psycopg's own classes come out; give them the classes an
-                # execute() would raise (IntegrityError, OperationalError, ...) so callers handle one kind.
-                raise DBAPIError.instance(self.copy_sql, None, error, driver_error, dialect=conn.dialect) from error
+        if self.copy is not None:
+            self.copy(conn, rows)
             return
         if not self.positional:
             conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=False)) for row in rows])
@@ -119,24 +102,6 @@ class BulkInserter:
             conn.exec_driver_sql(self.sql, converted)
         else:
             conn.exec_driver_sql(self.sql, list(rows))
-
-
-def _binary_copy_types(table: Table) -> list[str] | None:
-    """PostgreSQL's name for each column's type, for a binary COPY; None if one is not known here."""
-    names = []
-    for column in table.columns:
-        kind = column.type
-        if isinstance(kind, DateTime):
-            names.append("timestamptz" if kind.timezone else "timestamp")
-        elif isinstance(kind, BigInteger):
-            names.append("int8")
-        elif isinstance(kind, Integer):
-            names.append("int4")
-        elif isinstance(kind, String):
-            names.append("text")
-        else:
-            return None
-    return names
 
 
 @functools.cache
@@ -157,19 +122,38 @@ def _rows_with_ids(table: str) -> Select[Any]:
     return select(t).where(t.c.id.in_(bindparam("ids", expanding=True)))
 
 
+@functools.cache
+def _postgres_lookups(table: str) -> tuple[str, str]:
+    """The two lookups above in PostgreSQL's words, for psycopg's cursor: by id range, by a list of ids."""
+    t = HIRING_TABLES[table]
+    head = f"SELECT {column_list(t)} FROM {t.name} WHERE id "
+    return head + "BETWEEN %s AND %s", head + "= ANY(%s::int8[])"
+
+
 class SqlHiringRows(HiringRows):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._postgres = uses_psycopg(conn.dialect)
 
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
         if not ids:
             return {}
         low, high = min(ids), max(ids)
-        if high - low < DENSE_SPAN * len(ids):
-            wanted = set(ids)
+        dense = high - low < DENSE_SPAN * len(ids)
+        rows: Iterable[Sequence[Any]]
+        if self._postgres:
+            by_range, by_list = _postgres_lookups(table)
+            sql, params = (by_range, (low, high)) if dense else (by_list, (list(ids),))
+            with driver_cursor(self._conn, sql) as cursor:
+                rows = cursor.execute(sql, params).fetchall()
+        elif dense:
             rows = self._conn.execute(_rows_in_range(table), {"low": low, "high": high})
+        else:
+            rows = self._conn.execute(_rows_with_ids(table), {"ids": list(ids)})
+        if dense:
+            wanted = set(ids)
             return {row[0]: tuple(row) for row in rows if row[0] in wanted}
-        return {row[0]: tuple(row) for row in self._conn.execute(_rows_with_ids(table), {"ids": list(ids)})}
+        return {row[0]: tuple(row) for row in rows}
 
     def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
         t = HIRING_TABLES[table]

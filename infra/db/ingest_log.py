@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from core.clock import utcnow
 from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
 from domain.loads import COUNT_FIELDS, BatchSummary, Checkpoint, RejectedRow, TableCounts
+from infra.db.postgres import column_list, driver_cursor, uses_psycopg
 from infra.db.schema import ingest_batches, ingest_checkpoints, rejected_rows
 from infra.db.utc import to_column
 
@@ -19,28 +20,58 @@ _checkpoint = ingest_checkpoints.c
 _rejected = rejected_rows.c
 _batch = ingest_batches.c
 
+# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, one array a column
+# (the same text whatever the number of rows, so the server plans it once); its checkpoint in one upsert.
+_REJECTED_COLUMNS = ("job_id", "batch", "table_name", "source", "line_number", "raw_record", "reasons", "created_at")
+_REJECTED_ARRAYS = ("text", "int4", "text", "text", "int4", "text", "text")
+POSTGRES_ADD_REJECTED = (
+    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT rejected.*, %s FROM unnest("
+    + ", ".join(f"%s::{kind}[]" for kind in _REJECTED_ARRAYS)
+    + ") AS rejected"
+)
+_CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not in ("job_id", "table_name")]
+# The batch that saves a checkpoint commits without waiting for its WAL to reach the disk
+# (``synchronous_commit`` off for this transaction only). If the server crashes, it may lose the
+# last few such commits, but always whole: rows, rejections, checkpoint and progress go together,
+# and the job that runs again resumes from the checkpoint that survived, so no row is lost or stored
+# twice. The job's end commits as usual, which writes all the WAL before it to disk. A batch POST has
+# no checkpoint and keeps the wait: its 200 is never answered before its rows are on disk.
+# At 200 000 rows, the wait for the disk was about 15 % of a load's time here.
+POSTGRES_SAVE_CHECKPOINT = (
+    f"INSERT INTO {ingest_checkpoints.name} ({column_list(ingest_checkpoints)}) "
+    f"SELECT {', '.join(['%s'] * len(ingest_checkpoints.columns))} "
+    "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_waiting_for_the_disk "
+    "ON CONFLICT (job_id, table_name) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _CHECKPOINT_VALUES)
+)
+
 
 class SqlRejections(Rejections):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def add(self, rows: Sequence[RejectedRow]) -> None:
+        if not rows:
+            return
         now = to_column(utcnow())
+        values = [
+            (
+                r.job_id,
+                r.batch,
+                r.table,
+                r.source[:400],
+                r.position,
+                r.raw,
+                json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
+            )
+            for r in rows
+        ]
+        if uses_psycopg(self._conn.dialect):
+            with driver_cursor(self._conn, POSTGRES_ADD_REJECTED) as cursor:
+                cursor.execute(POSTGRES_ADD_REJECTED, [now, *map(list, zip(*values, strict=True))])
+            return
         self._conn.execute(
-            insert(rejected_rows),
-            [
-                {
-                    "job_id": r.job_id,
-                    "batch": r.batch,
-                    "table_name": r.table,
-                    "source": r.source[:400],
-                    "line_number": r.position,
-                    "raw_record": r.raw,
-                    "reasons": json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
-                    "created_at": now,
-                }
-                for r in rows
-            ],
+            insert(rejected_rows), [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]
         )
 
     def page(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -73,6 +104,11 @@ class SqlCheckpoints(Checkpoints):
 
     def save(self, job_id: str, key: str, checkpoint: Checkpoint) -> None:
         values = {"position": checkpoint.position, "updated_at": to_column(utcnow()), **checkpoint.counts.as_dict()}
+        if uses_psycopg(self._conn.dialect):
+            row = {"job_id": job_id, "table_name": key, **values}
+            with driver_cursor(self._conn, POSTGRES_SAVE_CHECKPOINT) as cursor:
+                cursor.execute(POSTGRES_SAVE_CHECKPOINT, [row[c.name] for c in ingest_checkpoints.columns])
+            return
         changed = self._conn.execute(
             update(ingest_checkpoints)
             .where(_checkpoint.job_id == job_id, _checkpoint.table_name == key)

@@ -1,0 +1,74 @@
+"""PostgreSQL through psycopg's own cursor, inside the unit of work's transaction.
+
+A batch of a load runs a handful of statements on PostgreSQL: the existence check, the COPY of its
+new rows, its rejections, its checkpoint. Sent through SQLAlchemy, each costs more Python time than
+the server spends on it; sent here, each is one round trip with no work around it. Errors come out
+as the classes SQLAlchemy would raise (``IntegrityError``, ``OperationalError``, ...), so callers
+handle one kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, DateTime, Dialect, Integer, String, Table
+from sqlalchemy.exc import DBAPIError
+
+
+def uses_psycopg(dialect: Dialect) -> bool:
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
+
+
+@contextmanager
+def driver_cursor(conn: Connection, statement: str) -> Iterator[Any]:
+    """psycopg's cursor on ``conn``'s connection, in the transaction SQLAlchemy commits or rolls back."""
+    if not conn.in_transaction():
+        conn.begin()  # else the statements below would escape SQLAlchemy's commit() and rollback()
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver_error = conn.dialect.loaded_dbapi.Error
+    try:
+        yield cursor
+    except driver_error as error:
+        raise DBAPIError.instance(statement, None, error, driver_error, dialect=conn.dialect) from error
+    finally:
+        cursor.close()
+
+
+def column_list(table: Table) -> str:
+    return ", ".join(c.name for c in table.columns)
+
+
+class CopyIn:
+    """``COPY table FROM STDIN`` in PostgreSQL's binary format: numbers and timestamps cross as they are.
+
+    Measured on 200 000 rows in 1000-row COPYs (best of 3): binary with psycopg's ``write_row`` spent
+    0.09 s of Python time and 0.97 s in all, text lines built in Python 0.29 s and 1.14 s, text through
+    ``write_row`` 0.39 s and 1.61 s.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.sql = f"COPY {table.name} ({column_list(table)}) FROM STDIN (FORMAT BINARY)"
+        self.types = [_binary_type(table, c.name) for c in table.columns]
+
+    def __call__(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        with driver_cursor(conn, self.sql) as cursor, cursor.copy(self.sql) as copy:
+            copy.set_types(self.types)
+            write = copy.write_row
+            for row in rows:
+                write(row)
+
+
+def _binary_type(table: Table, column: str) -> str:
+    """PostgreSQL's name for a column's type, as a binary COPY declares it."""
+    kind = table.c[column].type
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, BigInteger):
+        return "int8"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, String):
+        return "text"
+    raise TypeError(f"no binary COPY type for {table.name}.{column} ({kind})")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tqdm import tqdm
 
-from core.ingest.loader import LoadReporter
-from core.unit_of_work import UnitOfWork
-from domain.loads import TableCounts
+from domain.background_jobs import JobProgress
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -27,22 +26,35 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
 
 
-class ProgressBars(LoadReporter):
-    """One tqdm bar per table, advanced by bytes read, showing the row counts as it goes."""
+class ProgressBars:
+    """One tqdm bar per table of a running ingest task, advanced by rows as each batch commits.
 
-    def __init__(self, enabled: bool = True) -> None:
+    Called with each progress the task records (``run_job(observe=...)``). A table's bar appears with its
+    first batch but counts its time from the batch before (the previous table's last), so that its rate is
+    the table's mean rows/s.
+    """
+
+    def __init__(self, enabled: bool = True, clock: Callable[[], float] = time.time) -> None:
         self.enabled = enabled
-        self.bars: dict[str, tqdm[Any]] = {}
+        self.clock = clock
+        self.bars: dict[tuple[str, str], tqdm[Any]] = {}
+        self.last_seen = clock()
 
-    def loaded(self, uow: UnitOfWork, table: str, counts: TableCounts, done: int, total: int | None) -> None:
+    def __call__(self, job_id: str, progress: JobProgress) -> None:
         if not self.enabled:
             return
-        bar = self.bars.get(table)
-        if bar is None:
-            bar = tqdm(total=total, desc=f"{table:<16}", unit="B", unit_scale=True, leave=True)
-            self.bars[table] = bar
-        bar.update(done - bar.n)
-        bar.set_postfix(rows=counts.processed, rejected=counts.rejected, refresh=False)
+        for table, counts in progress.counts.items():
+            bar = self.bars.get((job_id, table))
+            if bar is None and not counts.get("processed"):
+                continue
+            if bar is None:
+                bar = tqdm(desc=f"{table:<16}", unit=" rows", leave=True, smoothing=0)
+                bar.start_t = bar.last_print_t = self.last_seen
+                self.bars[(job_id, table)] = bar
+            if counts.get("processed", 0) != bar.n:
+                bar.set_postfix(rejected=counts.get("rejected", 0), refresh=False)
+                bar.update(counts.get("processed", 0) - bar.n)
+        self.last_seen = self.clock()
 
     def close(self) -> None:
         for bar in self.bars.values():

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, NotRequired, TypedDict, Unpack
 
 from core.clock import Clock, utcnow
-from core.jobs.progress import Heartbeat, ProgressReporter
+from core.jobs.progress import Heartbeat, Observer, ProgressReporter
 from core.unit_of_work import UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob, Cancelled, Deferred, JobProgress, JobState
 from domain.commands import JOB_KINDS, JobCommand
@@ -84,6 +84,7 @@ class RunOptions(TypedDict):
     transient: NotRequired[tuple[type[BaseException], ...]]
     explain: NotRequired[Explain]
     now: NotRequired[Clock]
+    observe: NotRequired[Observer]
 
 
 def handle_delivery(
@@ -133,12 +134,14 @@ def run_job(
     transient: tuple[type[BaseException], ...] = (Unavailable,),
     explain: Explain = _nothing_to_say,
     now: Clock = utcnow,
+    observe: Observer | None = None,
 ) -> RunOutcome:
     """Claim the job and run its kind's handler, recording progress and the outcome.
 
     Errors of the ``transient`` types (database unreachable) are raised for the caller to
     retry later. Our own errors fail the job with their message; any other error fails it with
-    what ``explain`` says of it, its text going only to the log. A handler that raises
+    what ``explain`` says of it, its text going only to the log. ``observe(job_id, progress)`` is told each
+    progress the job records (a command-line run draws its progress bars with it). A handler that raises
     ``Deferred`` leaves the job running: the child jobs it started will record its outcome.
     """
     with uow() as tx:
@@ -170,7 +173,7 @@ def run_job(
         finish(JobState.FAILURE, error=UNREADABLE_PARAMS)
         return RunOutcome.FINISHED
 
-    reporter = ProgressReporter(job_id, worker, uow, now, claimed.progress)
+    reporter = ProgressReporter(job_id, worker, uow, now, claimed.progress, observe=observe)
     heartbeat = Heartbeat(reporter, lease_seconds / 3)
     heartbeat.start()
     result: dict[str, Any] | None = None

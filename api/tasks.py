@@ -16,7 +16,9 @@ from api.schemas import (
     TaskListSchema,
     TaskSchema,
 )
+from core.clock import utcnow
 from core.ingest.rejections import rejections_csv
+from core.jobs.figures import progress_figures
 from core.jobs.submit import cancel_job, get_job, list_jobs
 from domain.background_jobs import BackgroundJob, JobState
 
@@ -32,8 +34,8 @@ def task_body(job: BackgroundJob) -> dict[str, Any]:
         "state": job.state.value,
         "params": job.params,
         "rows_done": job.progress.rows_done,
-        "rows_total": job.progress.rows_total,
         "percent": job.progress.percent,
+        **progress_figures(job, utcnow()).as_dict(),
         "counts": job.progress.counts,
         "result": job.result,
         "error": job.error,

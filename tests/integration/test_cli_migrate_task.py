@@ -32,8 +32,8 @@ def expected_rejections(challenge_dir: Path) -> dict[int, tuple[str, Counter[str
     return found
 
 
-def migrate(tmp_path: Path, database_url: str, *args: str) -> tuple[Any, str | None]:
-    result = run_cli("migrate", "--no-progress", *args, env=hireflow_environ(tmp_path, database_url))
+def migrate(tmp_path: Path, database_url: str, *args: str, **settings: str) -> tuple[Any, str | None]:
+    result = run_cli("migrate", "--no-progress", *args, env=hireflow_environ(tmp_path, database_url, **settings))
     found = TASK_LINE.search(result.stdout)
     return result, found.group(1) if found else None
 
@@ -103,6 +103,25 @@ def test_a_rerun_is_a_second_task_that_inserts_nothing_and_rejects_the_same_rows
     env = hireflow_environ(tmp_path, database_url)
     first_rows, second_rows = (csv_rows(run_cli("rejections", str(task), env=env).stdout) for task in (first, second))
     assert [r["line"] for r in first_rows] == [r["line"] for r in second_rows] and len(first_rows) == 70
+
+
+def test_a_file_split_between_parts_is_loaded_by_the_same_command_part_after_part(
+    client: Any, tmp_path: Path, database_url: str, challenge_dir: Path
+) -> None:
+    result, task_id = migrate(
+        tmp_path, database_url, "--source", str(challenge_dir), INGEST_PARTS="3", INGEST_PART_MIN_BYTES="10000"
+    )
+    assert result.returncode == 0, result.stderr
+    parts = client.get("/task-list?kind=ingest_part").get_json()["items"]
+    assert len(parts) == 3 and {part["state"] for part in parts} == {"SUCCESS"}
+    status = client.get(f"/task-status/{task_id}").get_json()
+    assert status["state"] == "SUCCESS"
+    assert status["counts"]["hired_employees"] == {
+        "processed": 1999,
+        "inserted": 1929,
+        "already_exists": 0,
+        "rejected": 70,
+    }
 
 
 def test_fail_on_rejections_makes_rejected_rows_exit_3_and_a_clean_load_exit_0(

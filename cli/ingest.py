@@ -135,15 +135,20 @@ def migrate_files(args: argparse.Namespace) -> int:
 
 
 def _submit(services: Services, queue: InProcessQueue, source: Path | None) -> BackgroundJob:
-    if source is None:
-        return submit_ingest(services.database, queue, services.storage, root_sources())
-    if not source.is_dir():
+    if source is not None and not source.is_dir():
         raise SourceNotFound(f"--source {source} is not a folder")
-    missing = [f"{table}.csv" for table in TABLES if not (source / f"{table}.csv").is_file()]
+    names = root_sources()
+    missing = [
+        name
+        for name in names.values()
+        if not ((source / name).is_file() if source is not None else services.storage.exists(name))
+    ]
     if missing:
         raise SourceNotFound(f"missing in the source: {', '.join(missing)}")
+    if source is None:
+        return submit_ingest(services.database, queue, services.storage, names)
     with ExitStack() as files:
-        opened = {table: files.enter_context((source / f"{table}.csv").open("rb")) for table in TABLES}
+        opened = {table: files.enter_context((source / name).open("rb")) for table, name in names.items()}
         return upload_and_submit_ingest(services.database, queue, services.storage, opened)
 
 

@@ -24,12 +24,15 @@ from core.ingest.parts import finish_parent_if_last
 from core.jobs.ports import JobQueue
 from core.jobs.runner import JobHandler, JobHandlers
 from core.reports.ports import ReportQueries
+from core.rows.ports import RowQueries
 from core.storage import BlobStorage
 from domain.commands import BackUpTables, IngestPart, IngestSources, RestoreTables
 from infra.avro.format import AvroBackupFormat
 from infra.db.engine import check_connection, create_schema, make_engine
 from infra.db.reports import SqlReportQueries
+from infra.db.rows import SqlRowQueries
 from infra.db.unit_of_work import SqlDatabase
+from infra.log_format import JsonFormatter
 from infra.storage import storage_from_settings
 
 # What the runner passes itself: a handler's command and progress reporter; a finished-hook's job.
@@ -83,6 +86,11 @@ class Services:
         return SqlReportQueries(self.engine)
 
     @cached_property
+    def rows(self) -> RowQueries:
+        """Stored rows read back a page at a time."""
+        return SqlRowQueries(self.engine)
+
+    @cached_property
     def queue(self) -> JobQueue:
         """Built on first use, so a process that never queues a job never connects to the broker."""
         from infra.broker.celery_app import CeleryJobQueue, make_celery
@@ -134,11 +142,12 @@ def check_backing_services(settings: Settings) -> None:
     storage_from_settings(settings).check()
 
 
+TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+
+
 def log_to_stdout(settings: Settings) -> None:
-    """Servers and workers log to stdout, at ``LOG_LEVEL``."""
-    logging.basicConfig(
-        stream=sys.stdout,
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
-        force=True,
-    )
+    """Servers and workers log to stdout, at ``LOG_LEVEL``, as text lines or (``LOG_FORMAT=json``) JSON objects."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_LOG_FORMAT))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # a library's warning is a log record too, in the same format

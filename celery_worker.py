@@ -27,7 +27,7 @@ from infra.broker.sweeper import Sweeper
 from infra.broker.tasks import register_tasks
 
 settings = load_settings()
-app = make_celery(settings)
+app = make_celery(settings, results=True)
 _process: dict[str, Any] = {}
 _sweeping: dict[str, Any] = {}
 _stopped: dict[str, int] = {}
@@ -61,10 +61,21 @@ def _start_sweeping(**_: Any) -> None:
     """The first sweep runs at once: a worker that starts after a crash picks up what was left."""
     if _sweeping.get("pid") == os.getpid():
         return
+    _forget_old_task_states()
     services = bootstrap(settings, create_tables=False)
     sweeper = Sweeper(services.database, services.queue, settings)
     _sweeping.update(pid=os.getpid(), services=services, sweeper=sweeper)
     sweeper.start()
+
+
+def _forget_old_task_states() -> None:
+    """Redis expires the task states it keeps; the files of the embedded default are deleted here, at each start."""
+    if app.backend.supports_autoexpire:
+        return
+    try:
+        app.backend.cleanup()
+    except OSError:
+        log.warning("could not delete the task states older than a day", exc_info=True)
 
 
 @worker_shutting_down.connect

@@ -11,7 +11,7 @@ from api import auth, limits
 from api.errors import register_error_handlers
 from api.headers import init_headers
 from api.parsing import MAX_DEPTH, MAX_NUMBER_CHARS, init_parsing
-from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, RestoreRequestSchema
+from api.schemas import RESTORE_REQUEST_CONSTRAINTS, ErrorSchema, IngestResultSchema, RestoreRequestSchema
 from bootstrap import Services, bootstrap
 
 API_DESCRIPTION = """\
@@ -61,14 +61,15 @@ def create_app(services: Services | None = None, config: dict[str, Any] | None =
     init_headers(app)
     register_error_handlers(app, api)
     api.spec.components.schema("RestoreRequest", RESTORE_REQUEST_CONSTRAINTS, schema=RestoreRequestSchema)
+    api.spec.components.schema("IngestResult", schema=IngestResultSchema)
     auth.init_auth(app, api, services.settings)
     limits.init_limits(app, services.settings)
 
-    from api import backups, batches, dashboard, docs, health, reports, tasks, uploads
+    from api import backups, batches, dashboard, docs, health, reports, rows, tasks, uploads
 
     docs.register(app)
     app.register_blueprint(dashboard.blp)
-    for blueprint in (health.blp, auth.blp, batches.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
+    for blueprint in (health.blp, auth.blp, batches.blp, rows.blp, uploads.blp, tasks.blp, backups.blp, reports.blp):
         api.register_blueprint(blueprint)
     from api.query_parameters import init_query_parameters
 

@@ -51,6 +51,12 @@ ACCESS_RULES: tuple[tuple[str, str, Access], ...] = (
     ("GET", "/task-status/*", Access.READER),
     ("GET", "/task-list", Access.READER),
     ("GET", "/backups", Access.READER),
+    ("GET", "/departments", Access.READER),
+    ("GET", "/departments/*", Access.READER),
+    ("GET", "/jobs", Access.READER),
+    ("GET", "/jobs/*", Access.READER),
+    ("GET", "/hired-employees", Access.READER),
+    ("GET", "/hired-employees/*", Access.READER),
 )
 
 

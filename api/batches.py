@@ -10,8 +10,8 @@ from flask import request
 from api.deps import services
 from api.limits import read_body
 from api.parsing import Blueprint, parse_json
-from api.schemas import BatchResultSchema, ErrorSchema, TaskCreatedSchema
-from api.uploads import enqueue_from_storage, has_body
+from api.schemas import BatchResultSchema, ErrorSchema, RecordWindowQuerySchema, TaskCreatedSchema
+from api.uploads import enqueue_from_storage, has_body, record_window
 from core.ingest.csv_source import csv_records
 from core.ingest.loader import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
 from core.jobs.exclusion import BATCH, check_free
@@ -127,9 +127,14 @@ def insert_batch(table: str) -> dict[str, Any]:
 
 
 def _make_route(table: str) -> None:
-    def view() -> Any:
+    def view(**window: int) -> Any:
         if not has_body():
-            return enqueue_from_storage([table])
+            return enqueue_from_storage([table], record_window(**window))
+        if window:
+            raise InvalidRequest(
+                "start and limit choose records of the file in storage: send them with no body",
+                {"parameters": sorted(window)},
+            )
         return insert_batch(table)
 
     view.__name__ = f"insert_{table}"
@@ -140,15 +145,22 @@ def _make_route(table: str) -> None:
         "Valid rows in the same request are inserted. A row whose id already exists with the same content is "
         "counted in `already_exists`; with different content it is rejected as a `conflict`. While a restore "
         f"of {table} is pending or running, the rows are refused with 409 naming that task.\n\n"
-        f"With no body at all, `{table}.csv` in storage is migrated in the background instead: 202 with a task id."
+        f"With no body at all, `{table}.csv` in storage is migrated in the background instead: 202 with a task id; "
+        "`start` and `limit` then load only a window of its records (`start` skipped, counted from 0 after the "
+        "header line, then at most `limit`)."
     )
-    decorated = blp.doc(requestBody=_request_body_doc(table))(view)
+    decorated = blp.arguments(RecordWindowQuerySchema, location="query", as_kwargs=True, error_status_code=400)(view)
+    decorated = blp.doc(requestBody=_request_body_doc(table))(decorated)
     decorated = blp.response(200, BatchResultSchema)(decorated)
     decorated = blp.alt_response(202, schema=TaskCreatedSchema, description="No body: the CSV file is queued")(
         decorated
     )
     for status, text in (
-        (400, "Not an array, empty, or not strict JSON (a key twice in an object, NaN, a lone surrogate...)"),
+        (
+            400,
+            "Not an array, empty, or not strict JSON (a key twice in an object, NaN, a lone surrogate...); "
+            "`start` / `limit` not a whole number in range, or sent with a body",
+        ),
         (404, f"No body, and {table}.csv is missing from storage"),
         (409, f"A restore of {table} is pending or running"),
         (413, "More than 1000 rows, or a body larger than MAX_REQUEST_BYTES"),

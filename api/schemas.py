@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.backup.catalogue import BACKUP_ID
 from core.reports.hiring import DEFAULT_YEAR, MEAN_DEFINITION
+from core.rows.read import DEFAULT_LIMIT, MAX_LIMIT
 from domain.background_jobs import JobState
 from domain.commands import JOB_KINDS
 from domain.entities import TABLES
-from domain.rules import MAX_YEAR, MIN_YEAR
+from domain.loads import SHOWN_BATCHES
+from domain.rules import MAX_ID, MAX_YEAR, MIN_YEAR
 
 STATES = [state.value for state in JobState]
 TABLE_NAMES = list(TABLES)
@@ -124,6 +128,64 @@ class TableCountsSchema(Schema):
     restored = fields.Integer(metadata={"description": "restore: rows written to the table so far"})
 
 
+# The largest a SQL BIGINT holds: no file has more records, and a larger number is refused with a 400.
+MAX_RECORDS = 2**63 - 1
+
+
+class RecordWindowQuerySchema(Schema):
+    """A window of records over the CSV file, as the seed's clients send it: ``?start=1000&limit=1000``."""
+
+    start = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_RECORDS),
+        metadata={"description": "records to skip, counted from 0, after the header line; default 0", "example": 0},
+    )
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_RECORDS),
+        metadata={"description": "records to load after those skipped; default: to the end", "example": 1000},
+    )
+
+
+class BatchSummarySchema(Schema):
+    """One batch of up to 1000 records, in the shape the original service answered."""
+
+    processed = fields.Integer(required=True)
+    inserted = fields.Integer(required=True)
+    already_exists = fields.Integer(required=True)
+    errors = fields.Integer(required=True, metadata={"description": "rows rejected in this batch"})
+    error_ids = fields.List(
+        fields.Integer(allow_none=True),
+        required=True,
+        metadata={"description": "the ids of the rejected rows, in file order; null where a row had no readable id"},
+    )
+
+
+class TableBatchesSchema(Schema):
+    total = fields.Integer(required=True, metadata={"description": "how many batches the table's load committed"})
+    items = fields.List(
+        fields.Nested(BatchSummarySchema),
+        required=True,
+        metadata={"description": f"the first {SHOWN_BATCHES} batches, in file order"},
+    )
+
+
+class IngestResultSchema(Schema):
+    """What a finished ingest returns: the counts per table and in all, and each table's batches."""
+
+    tables = fields.Dict(keys=fields.String(), values=fields.Nested(TableCountsSchema), required=True)
+    processed = fields.Integer(required=True, metadata={"description": "rows read, all tables"})
+    inserted = fields.Integer(required=True, metadata={"description": "rows written, all tables"})
+    already_exists = fields.Integer(required=True, metadata={"description": "rows already stored, all tables"})
+    rejected = fields.Integer(required=True, metadata={"description": "rows refused, all tables"})
+    batches = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(TableBatchesSchema),
+        metadata={"description": "per table, one summary per batch of 1000 records; absent for older jobs"},
+    )
+
+
+INGEST_RESULT = {"$ref": "#/components/schemas/IngestResult"}
+
+
 class TaskSchema(Schema):
     task_id = fields.String(required=True)
     kind = fields.String(required=True, metadata={"example": "ingest"})
@@ -164,7 +226,16 @@ class TaskSchema(Schema):
     counts = fields.Dict(
         keys=fields.String(), values=fields.Nested(TableCountsSchema), required=True, metadata={"example": {}}
     )
-    result = fields.Dict(required=True, allow_none=True)
+    result = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "null until the task finished; an ingest's is an IngestResult, a backup's or restore's "
+            "lists its backups or tables",
+            # Each alternative allows null itself: OpenAPI 3.0.3's ``nullable`` does not reach into ``anyOf``.
+            "anyOf": [INGEST_RESULT, {"type": "object", "nullable": True}],
+        },
+    )
     error = fields.String(required=True, allow_none=True)
     cancel_requested = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
@@ -297,3 +368,125 @@ class TokenSchema(Schema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds until the token expires"})
+
+
+# Reading rows back: GET /departments, /jobs, /hired-employees and GET /<table>/<id>.
+
+ID_IN_RANGE = validate.Range(1, MAX_ID)
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class UtcDateTime(fields.DateTime):
+    """A stored hire time (naive UTC) written as ISO 8601 with ``Z``, the form the inserts take."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else f"{value.isoformat()}Z"
+
+
+class HireTimeBound(fields.String):
+    """A date (midnight UTC) or an ISO 8601 / RFC 3339 date-time with a timezone; naive UTC once read.
+
+    A bound may lie in any year: outside the years a hire can have, it simply keeps every row, or none.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        text = super()._deserialize(value, attr, data, **kwargs).strip().upper()  # RFC 3339 allows "t" and "z"
+        if DATE_ONLY.fullmatch(text):
+            text += "T00:00:00Z"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                "not a date (2021-01-01) or a date-time with a timezone (2021-01-01T00:00:00Z)"
+            ) from None
+        if moment.tzinfo is None:
+            raise ValidationError("a date-time needs a timezone (Z or an offset such as +02:00)")
+        try:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # past year 1 or year 9999 in UTC: before or after every row
+            return datetime.min if moment.year == 1 else datetime.max
+
+
+HIRE_TIME_FORMATS = {"anyOf": [{"format": "date"}, {"format": "date-time"}]}
+
+
+class RowsQuerySchema(Schema):
+    after_id = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, MAX_ID),
+        metadata={"description": "start after this id: 0 for the first page, then the answer's `next_after_id`"},
+    )
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(1, MAX_LIMIT),
+        metadata={"description": f"rows per page, 1 to {MAX_LIMIT}"},
+    )
+    min_id = fields.Integer(validate=ID_IN_RANGE, metadata={"description": "only ids from this one (inclusive)"})
+    max_id = fields.Integer(validate=ID_IN_RANGE, metadata={"description": "only ids up to this one (inclusive)"})
+
+
+class EmployeeRowsQuerySchema(RowsQuerySchema):
+    department_id = fields.Integer(validate=ID_IN_RANGE, metadata={"description": "only this department's hires"})
+    job_id = fields.Integer(validate=ID_IN_RANGE, metadata={"description": "only hires for this job"})
+    hired_from = HireTimeBound(
+        metadata={
+            **HIRE_TIME_FORMATS,
+            "description": "only hires at or after this time: a date (midnight UTC) or a date-time with a timezone",
+            "example": "2021-01-01",
+        }
+    )
+    hired_before = HireTimeBound(
+        metadata={
+            **HIRE_TIME_FORMATS,
+            "description": "only hires before this time (exclusive): a date or a date-time with a timezone",
+            "example": "2021-04-01T00:00:00Z",
+        }
+    )
+
+
+class DepartmentRowSchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 5})
+    department = fields.String(required=True, metadata={"example": "Staff"})
+
+
+class JobRowSchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 96})
+    job = fields.String(required=True, metadata={"example": "Data Engineer"})
+
+
+class EmployeeRowSchema(Schema):
+    id = fields.Integer(required=True, metadata={"example": 2001})
+    name = fields.String(required=True, metadata={"example": "Ada Lovelace"})
+    datetime = UtcDateTime(
+        required=True, metadata={"description": "hire time in UTC", "example": "2021-11-07T02:48:42Z"}
+    )
+    department_id = fields.Integer(required=True, metadata={"example": 5})
+    job_id = fields.Integer(required=True, metadata={"example": 96})
+
+
+ROW_SCHEMAS: dict[str, type[Schema]] = {
+    "departments": DepartmentRowSchema,
+    "jobs": JobRowSchema,
+    "hired_employees": EmployeeRowSchema,
+}
+
+
+def row_page_schema(table: str) -> type[Schema]:
+    """The page of one table's rows, with where the next page starts."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(ROW_SCHEMAS[table]), required=True),
+            "limit": fields.Integer(required=True),
+            "next_after_id": fields.Integer(
+                required=True,
+                allow_none=True,
+                metadata={"description": "`after_id` of the next page; null on the last"},
+            ),
+            "next": fields.String(
+                required=True,
+                allow_none=True,
+                metadata={"description": "path and query of the next page, with the same filters; null on the last"},
+            ),
+        },
+        name=f"{ROW_SCHEMAS[table].__name__.removesuffix('RowSchema')}PageSchema",
+    )

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 
 from sqlalchemy import create_engine, text
 
@@ -16,7 +17,7 @@ from bench.runner import BENCH_DIR, Benchmark, Context, run, table_text, write_r
 BENCHMARKS: list[Benchmark] = [
     ingest.ingest_sqlite,
     ingest.ingest_postgresql,
-    memory.worker_peak_rss,
+    memory.peak_rss,
     backup.backup_restore_sqlite,
     backup.backup_restore_postgresql,
     batch_api.batch_api,
@@ -56,13 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=BENCH_DIR / "data",
         postgres_admin_url=postgres_or_none(args.postgres_url),
         rows=rows,
-        memory_rows=args.memory_rows or (500_000 if args.quick else 5_000_000),
+        memory_rows=args.memory_rows or (100_000 if args.quick else 5_000_000),
         backup_rows=rows,
         repeats=args.repeats or 3,
         invalid_share=args.invalid_share,
+        named=tuple(args.only or ()),
     )
     chosen = [b for b in BENCHMARKS if not args.only or b.__name__ in args.only]
+    started = time.monotonic()
     figures = run(chosen, ctx)
+    ctx.seconds = time.monotonic() - started
     command = args.label or " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
     md, js = write_results(figures, ctx, command)
     print()

@@ -1,4 +1,5 @@
-"""Where the ingest time goes: ``python -m bench.profile [ROWS] [sqlite|postgresql]`` prints a cProfile summary."""
+"""Where the ingest time goes: ``python -m bench.profile [ROWS] [sqlite|postgresql]`` prints a cProfile summary
+of an ``ingest`` job of a generated file, run in this process as a worker runs it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ import sys
 
 from bench.__main__ import DEFAULT_POSTGRES
 from bench.generate import generate
-from bench.ingest import PARENTS, fresh_sqlite, postgres_database, services_for
 from bench.runner import BENCH_DIR, Context
-from core.ingest import ingest_blob, ingest_sources
-from infra.storage.local import LocalFolderStorage
+from bench.subjects import fresh_sqlite, postgres_database, run_ingest_job, services_for
 
 
 def main(argv: list[str]) -> int:
@@ -20,16 +19,14 @@ def main(argv: list[str]) -> int:
     data_dir = BENCH_DIR / "data"
     data = generate(data_dir / f"employees-{rows}", rows)
     if backend == "sqlite":
-        url = fresh_sqlite(data_dir / "profile.db")
+        url = fresh_sqlite(data_dir / "profile" / "profile.db")
     else:
         ctx = Context(True, data_dir, DEFAULT_POSTGRES, rows, 0, 0, 1)
         url = postgres_database(ctx, "hf_bench_profile")
-    services = services_for(url, data)
-    storage = LocalFolderStorage(data.folder)
-    ingest_sources(services.store, storage, PARENTS)
+    services = services_for(url, data.folder, data_dir / "profile")
     profiler = cProfile.Profile()
     profiler.enable()
-    ingest_blob(services.store, storage, "hired_employees", data.employees.name, job_id="profile")
+    run_ingest_job(services)
     profiler.disable()
     services.dispose()
     stats = pstats.Stats(profiler)

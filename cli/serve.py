@@ -67,6 +67,7 @@ class WebServer(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "loglevel": self.settings.log_level.lower(),
             "proc_name": "hireflow-web",
+            **({"logger_class": web_worker.JsonLogger} if self.settings.log_format == "json" else {}),
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -90,10 +91,13 @@ def serve_web(_args: argparse.Namespace) -> int:
 def run_worker(_args: argparse.Namespace) -> int:
     settings = load_settings()
     check_backing_services(settings)
+    log_to_stdout(settings)  # before Celery starts, so that its warnings come out in the log's format too
     from celery_worker import app, exit_code
 
     app.worker_main(
         [
+            # The start-up banner is printed, not logged: with LOG_FORMAT=json every line must be JSON.
+            *(["--quiet"] if settings.log_format == "json" else []),
             "worker",
             f"--loglevel={settings.log_level}",
             f"--concurrency={settings.worker_concurrency}",

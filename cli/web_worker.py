@@ -13,7 +13,7 @@ import json
 import socket
 from typing import Any
 
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.workers.gthread import ThreadWorker
 
 from api.errors import code_for
@@ -65,3 +65,15 @@ class JsonErrorWorker(ThreadWorker):  # type: ignore[misc]
     def init_process(self) -> None:
         util.write_error = write_json_error
         super().init_process()
+
+
+class JsonLogger(glogging.Logger):  # type: ignore[misc]
+    """Gunicorn's own lines (its start, each request) as JSON objects too, under ``LOG_FORMAT=json``."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        from infra.log_format import JsonFormatter
+
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())

@@ -38,6 +38,8 @@ ENVIRONMENT_VARIABLES = (
     "JOB_SWEEP_SECONDS",
     "JOB_PENDING_REQUEUE_SECONDS",
     "LOG_LEVEL",
+    "LOG_FORMAT",
+    "WORKER_EVENTS",
     "HOST",
     "PORT",
     "WEBSITES_PORT",
@@ -61,6 +63,8 @@ ENVIRONMENT_VARIABLES = (
 )
 # Celery runs on Redis (rediss:// with TLS, as Azure Cache for Redis wants); anything else is a typo.
 BROKER_SCHEMES = ("redis", "rediss")
+LOG_FORMATS = ("text", "json")
+YES_NO = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
 
 
@@ -73,6 +77,8 @@ class Settings:
     log_level: str
     host: str
     port: int
+    log_format: str = "text"
+    worker_events: bool = False
     broker_dir: Path = VAR_DIR / "broker"
     broker_visibility_timeout: int = 3600
     broker_key_prefix: str = ""
@@ -145,6 +151,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigurationError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
 
+    log_format = (get("LOG_FORMAT", "text") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigurationError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+    worker_events = (get("WORKER_EVENTS", "false") or "false").lower()
+    if worker_events not in YES_NO:
+        raise ConfigurationError(f"WORKER_EVENTS must be true or false, got {worker_events!r}")
+
     port_text = get("PORT") or get("WEBSITES_PORT") or "8000"
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigurationError(f"PORT must be a TCP port number, got {port_text!r}")
@@ -209,6 +222,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         azure_connection_string=connection_string,
         broker_url=broker_url,
         log_level=log_level,
+        log_format=log_format,
+        worker_events=YES_NO[worker_events],
         host=get("HOST", "127.0.0.1") or "127.0.0.1",
         port=int(port_text),
         broker_dir=broker_dir,

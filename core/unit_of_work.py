@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from core.ingest.ports import Checkpoints, Rejections
+from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
 from core.jobs.ports import JobRepository
 
 
@@ -70,6 +70,7 @@ class UnitOfWork(abc.ABC):
     rows: HiringRows
     rejections: Rejections
     checkpoints: Checkpoints
+    batches: BatchSummaries
     jobs: JobRepository
 
     def __enter__(self) -> Self:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from domain.entities import TABLES
+from domain.loads import RecordWindow
 
 
 class JobCommand(abc.ABC):
@@ -31,17 +32,27 @@ class JobCommand(abc.ABC):
 
 @dataclass(frozen=True)
 class IngestSources(JobCommand):
-    """Load each table from its CSV blob, in load order: ``(("departments", "departments.csv"), ...)``."""
+    """Load each table from its CSV blob, in load order: ``(("departments", "departments.csv"), ...)``; with a
+    ``window``, only those records of each blob."""
 
     kind: ClassVar[str] = "ingest"
     sources: tuple[tuple[str, str], ...]
+    window: RecordWindow | None = None
 
     def to_params(self) -> dict[str, Any]:
-        return {"sources": dict(self.sources)}
+        params: dict[str, Any] = {"sources": dict(self.sources)}
+        if self.window is not None:
+            params["window"] = self.window.as_dict()
+        return params
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Self:
-        return cls(tuple((str(table), str(blob)) for table, blob in dict(params["sources"]).items()))
+        sources = tuple((str(table), str(blob)) for table, blob in dict(params["sources"]).items())
+        window = params.get("window")
+        if window is None:
+            return cls(sources)
+        limit = window.get("limit")
+        return cls(sources, RecordWindow(int(window["start"]), None if limit is None else int(limit)))
 
 
 @dataclass(frozen=True)

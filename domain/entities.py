@@ -110,6 +110,10 @@ class TableSpec:
     def is_header(self, values: Sequence[str]) -> bool:
         return [v.strip().lower() for v in values] == list(self.column_names)
 
+    def is_header_record(self, record: tuple[int, Any]) -> bool:
+        """Whether a numbered record ``(line, payload)`` is this table's header line."""
+        return type(record[1]) is list and self.is_header(record[1])
+
 
 DEPARTMENTS = TableSpec("departments", Department, (Column("id", parse_id), Column("department", parse_name)))
 JOBS = TableSpec("jobs", Job, (Column("id", parse_id), Column("job", parse_name)))

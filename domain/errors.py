@@ -44,6 +44,10 @@ class NotFound(HireflowError):
     code = "not_found"
 
 
+class RowNotFound(NotFound):
+    code = "row_not_found"
+
+
 class SourceNotFound(NotFound):
     code = "source_not_found"
 

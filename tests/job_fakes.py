@@ -24,7 +24,7 @@ class FakeJobQueue(JobQueue):
         # How many messages the broker says wait in its queue; tests set it.
         self.waiting_messages = 0
 
-    def enqueue(self, job_id: str) -> None:
+    def enqueue(self, job_id: str, kind: str | None = None) -> None:
         if self.broken:
             raise Unavailable("the broker cannot be reached")
         self.queued.append(job_id)

@@ -5,14 +5,18 @@ Each handler names what it needs; the composition root hands it exactly that.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from core.clock import utcnow
-from core.ingest.loader import LoadReporter, ingest_blob
+from core.ingest.batches import batch_summaries
+from core.ingest.loader import BatchResult, LoadReporter, ingest_blob
 from core.ingest.parts import part_key, part_range, parts_for, record_parent_progress, resume_parts, start_parts
 from core.ingest.ranges import plan_ranges
 from core.jobs.exclusion import check_alone
+from core.jobs.logs import log_summary
 from core.jobs.ports import JobQueue
 from core.jobs.progress import ProgressReporter
 from core.storage import BlobStorage
@@ -20,11 +24,13 @@ from core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.background_jobs import Cancelled, Deferred
 from domain.commands import IngestPart, IngestSources
 from domain.entities import HIRED_EMPLOYEES
-from domain.loads import TableCounts
+from domain.loads import BatchSummary, TableCounts
 
 # The table whose file can be split between several workers: the largest, and the last loaded, so
 # its parts run once every department and job they refer to is stored.
 SPLIT_TABLE = HIRED_EMPLOYEES.name
+
+log = logging.getLogger("hireflow.ingest")
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ def ingest_job(
     """An ``ingest`` job: each source into its table, in load order; a job run again resumes from its checkpoints.
 
     With ``splitting.parts`` above 1, a large ``hired_employees`` file is handed to ``ingest_part`` jobs
-    once departments and jobs are loaded; they finish this job.
+    once departments and jobs are loaded; they finish this job. A load of a record window runs whole, in
+    this job: the window counts records from the start of the file, which a part does not know.
     """
     job_id = progress.job_id
     check_alone(uow, job_id, command.kind, command.to_params())
@@ -59,14 +66,21 @@ def ingest_job(
     for table, name in sources.items():
         if progress.should_stop():
             raise Cancelled()
-        if table == SPLIT_TABLE and _split(uow, storage, queue, splitting, job_id, name, reporter):
+        splits = table == SPLIT_TABLE and command.window is None
+        if splits and _split(uow, storage, queue, splitting, job_id, name, reporter):
             raise Deferred()
-        results[table] = ingest_blob(uow, storage, table, name, job_id=job_id, reporter=reporter)
+        started = time.monotonic()
+        results[table] = ingest_blob(uow, storage, table, name, job_id=job_id, reporter=reporter, window=command.window)
+        log_summary(
+            log, f"task {job_id} (ingest) {table}", results[table].as_dict(), time.monotonic() - started, table=table
+        )
         reporter.source_done(table)
     totals = TableCounts()
     for counts in results.values():
         totals.add(counts)
-    return {"tables": {t: c.as_dict() for t, c in results.items()}, **totals.as_dict()}
+    with uow() as tx:
+        batches = batch_summaries(tx, job_id, {table: [table] for table in results})
+    return {"tables": {t: c.as_dict() for t, c in results.items()}, **totals.as_dict(), "batches": batches}
 
 
 class _SourcesProgress(LoadReporter):
@@ -85,6 +99,9 @@ class _SourcesProgress(LoadReporter):
         read = self.bytes_before + min(done, self.sizes[table])
         share = read / self.total_bytes if self.total_bytes else 1.0
         self.progress(rows, percent=100.0 * share, counts={t: c.as_dict() for t, c in self.counts.items()}, uow=uow)
+
+    def batch_written(self, uow: UnitOfWork, table: str, batch: BatchResult) -> None:
+        uow.batches.add(self.progress.job_id, table, BatchSummary.of(batch.counts, batch.rejected))
 
     def source_done(self, table: str) -> None:
         self.bytes_before += self.sizes[table]
@@ -139,6 +156,7 @@ def ingest_part_job(
         parent = tx.jobs.get(command.parent)
     if parent is None or parent.finished or parent.cancel_requested:
         raise Cancelled()
+    started = time.monotonic()
     counts = ingest_blob(
         uow,
         storage,
@@ -149,6 +167,8 @@ def ingest_part_job(
         checkpoint_key=part_key(command.table, command.part),
         reporter=_PartProgress(progress, command),
     )
+    what = f"task {progress.job_id} (ingest_part {command.part} of {command.parent}) {command.table}"
+    log_summary(log, what, counts.as_dict(), time.monotonic() - started, table=command.table)
     return {"tables": {command.table: counts.as_dict()}, **counts.as_dict()}
 
 
@@ -165,6 +185,10 @@ class _PartProgress(LoadReporter):
         self.progress(counts.processed, percent=percent, counts={table: counts.as_dict()}, uow=uow)
         lease = record_parent_progress(uow, self.part, utcnow())
         self.parent_runs = lease.held and not lease.cancel_requested
+
+    def batch_written(self, uow: UnitOfWork, table: str, batch: BatchResult) -> None:
+        key = part_key(table, self.part.part)
+        uow.batches.add(self.part.parent, key, BatchSummary.of(batch.counts, batch.rejected))
 
     def should_stop(self) -> bool:
         return self.progress.should_stop() or not self.parent_runs

@@ -24,7 +24,7 @@ from core.unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
 from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec, conflict, table_spec, unknown_reference
 from domain.errors import BatchTooLarge, EmptyBatch
-from domain.loads import Checkpoint, RejectedRow, TableCounts
+from domain.loads import Checkpoint, RecordWindow, RejectedRow, TableCounts
 from domain.rules import Reason
 
 # One transaction per 1000 rows: large enough to amortise the commit, small enough
@@ -46,6 +46,10 @@ class LoadReporter(abc.ABC):
     @abc.abstractmethod
     def loaded(self, uow: UnitOfWork, table: str, counts: TableCounts, done: int, size: int | None) -> None:
         """``counts`` of ``table`` so far, with ``done`` of the source's ``size`` bytes read."""
+
+    def batch_written(self, uow: UnitOfWork, table: str, batch: BatchResult) -> None:
+        """One more batch of ``table`` is being committed in ``uow``: its own counts and rejected rows."""
+        return None
 
     def should_stop(self) -> bool:
         """Checked between two batches, once the last one committed."""
@@ -70,11 +74,13 @@ def ingest_blob(
     checkpoint_key: str | None = None,
     reporter: LoadReporter | None = None,
     batch_size: int = BATCH_SIZE,
+    window: RecordWindow | None = None,
 ) -> TableCounts:
     """Stream one CSV blob, or the byte range ``part`` of it, into ``table``; resume from the job's checkpoint.
 
     The checkpoint is kept under ``checkpoint_key`` (default: the table). Line numbers are those of the
-    whole file; only the range that starts the file may hold a header.
+    whole file; only the range that starts the file may hold a header. With a ``window``, only those records
+    of the whole blob are loaded.
     """
     spec = table_spec(table)
     key = checkpoint_key or table
@@ -84,12 +90,17 @@ def ingest_blob(
             checkpoint = tx.checkpoints.get(job_id, key)
     with CsvSource(storage, blob_name, part) as source:
 
-        def batch_done(tx: UnitOfWork, counts: TableCounts) -> None:
+        def batch_done(tx: UnitOfWork, counts: TableCounts, batch: BatchResult | None) -> None:
             if reporter is not None:
+                if batch is not None:
+                    reporter.batch_written(tx, table, batch)
                 reporter.loaded(tx, table, counts, source.bytes_read, source.size)
 
+        records: Iterable[tuple[int, Any]] = source.records
+        if window is not None:
+            records = window.select(records, spec.is_header_record if source.may_start_with_a_header else None)
         load = _Load(uow, spec, blob_name, job_id, key, checkpoint, batch_size, batch_done if reporter else None)
-        return load.run(source.records, skip_header=source.may_start_with_a_header, reporter=reporter)
+        return load.run(records, skip_header=source.may_start_with_a_header, reporter=reporter)
 
 
 def ingest_sources(
@@ -161,7 +172,7 @@ class _Load:
         checkpoint_key: str,
         checkpoint: Checkpoint | None,
         batch_size: int,
-        batch_done: Callable[[UnitOfWork, TableCounts], None] | None = None,
+        batch_done: Callable[[UnitOfWork, TableCounts, BatchResult | None], None] | None = None,
         keep_details: bool = False,
     ) -> None:
         self.uow = uow
@@ -220,7 +231,7 @@ class _Load:
         elif self.batch_done is not None:
             # The source ended on a batch boundary, or held nothing new: say once that it was read to its end.
             with self.uow() as tx:
-                self.batch_done(tx, self.counts)
+                self.batch_done(tx, self.counts, None)
                 tx.commit()
         return self.counts
 
@@ -238,7 +249,7 @@ class _Load:
                     if self.job_id:
                         tx.checkpoints.save(self.job_id, self.checkpoint_key, Checkpoint(last_position, counts))
                     if self.batch_done is not None:
-                        self.batch_done(tx, counts)
+                        self.batch_done(tx, counts, batch)
                     tx.commit()
                 break
             except WriteConflict:
@@ -247,15 +258,18 @@ class _Load:
                 for ids in self.known_refs.values():
                     ids.clear()
         self.counts = counts
-        for row in batch.rejected:
-            log.info(
-                "rejected %s row %s from %s: %s",
-                row.table,
-                row.position,
-                row.source,
-                "; ".join(r.message for r in row.reasons),
-                extra={"job_id": self.job_id, "reasons": [r.code for r in row.reasons]},
-            )
+        # One line per rejected row at DEBUG only: a large load can reject thousands, and the job's summary
+        # line and ``rejected_rows`` already say how many and why.
+        if log.isEnabledFor(logging.DEBUG):
+            for row in batch.rejected:
+                log.debug(
+                    "rejected %s row %s from %s: %s",
+                    row.table,
+                    row.position,
+                    row.source,
+                    "; ".join(r.message for r in row.reasons),
+                    extra={"job_id": self.job_id, "table": row.table, "reasons": [r.code for r in row.reasons]},
+                )
         if self.keep_details:
             self.rejected_rows.extend(batch.rejected)
             self.existing_ids.extend(batch.already_exists)

@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from core.clock import Clock, utcnow
+from core.ingest.batches import batch_summaries
 from core.ingest.csv_source import ByteRange
+from core.jobs.logs import log_summary
 from core.jobs.ports import JobQueue
 from core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob, JobProgress, JobState, Lease
@@ -83,7 +85,7 @@ def start_parts(
             tx.jobs.add(BackgroundJob(id=job_id, kind=part.kind, params=part.to_params(), created_at=now()))
         tx.commit()
     for part in parts:
-        queue.enqueue(part_job_id(parent_id, part.part))
+        queue.enqueue(part_job_id(parent_id, part.part), part.kind)
     return parts
 
 
@@ -97,7 +99,7 @@ def resume_parts(uow: UnitOfWorkFactory, queue: JobQueue, parent_id: str, now: C
     part = IngestPart.from_params(first.params)
     for child in siblings(uow, part):
         if child is not None and child.state == JobState.PENDING:
-            queue.enqueue(child.id)
+            queue.enqueue(child.id, child.kind)
     with uow() as tx:
         record_parent_progress(tx, part, now())
         tx.commit()
@@ -167,18 +169,31 @@ def finish_parent_if_last(job: BackgroundJob, *, uow: UnitOfWorkFactory, now: Cl
             state, percent = JobState.CANCELLED, parent.progress.percent
         else:
             state, percent = JobState.SUCCESS, 100.0
-            result = {"tables": counts_by_table, **totals.as_dict()}
+            keys = {table: _keys(part, table) for table in tables}
+            result = {"tables": counts_by_table, **totals.as_dict(), "batches": batch_summaries(tx, parent.id, keys)}
         progress = JobProgress(totals.processed, parent.progress.rows_total, percent, counts_by_table)
         recorded = tx.jobs.finish(parent.id, state, now(), progress=progress, result=result, error=error)
         tx.commit()
     if recorded:
-        log.info("task %s: %s after its %d parts", parent.id, state.value, len(children))
+        about = {"job_id": parent.id, "kind": parent.kind}
+        what = f"task {parent.id} ({parent.kind}) {state.value} after its {len(children)} parts"
+        seconds = (now() - parent.started_at).total_seconds() if parent.started_at else 0.0
+        if state is JobState.SUCCESS:
+            log_summary(log, what, totals.as_dict(), seconds, state=state.value, job=about)
+        elif state is JobState.FAILURE:
+            log.error("%s: %s", what, error, extra={**about, "state": state.value, "error": error})
+        else:
+            log.info("%s", what, extra={**about, "state": state.value})
     return recorded
 
 
 def _table_counts(tx: UnitOfWork, parent: BackgroundJob, part: IngestPart) -> dict[str, TableCounts]:
     tables: dict[str, TableCounts] = {}
     for table, _blob in IngestSources.from_params(parent.params).sources:
-        keys = [part_key(table, n) for n in range(part.parts)] if table == part.table else [table]
-        tables[table] = tx.checkpoints.total(parent.id, keys)
+        tables[table] = tx.checkpoints.total(parent.id, _keys(part, table))
     return tables
+
+
+def _keys(part: IngestPart, table: str) -> list[str]:
+    """The checkpoint keys of ``table``'s load in the parent, in file order: one per part for the split table."""
+    return [part_key(table, n) for n in range(part.parts)] if table == part.table else [table]

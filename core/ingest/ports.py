@@ -1,4 +1,5 @@
-"""What a load needs from the database besides the hiring rows: the log of rejected rows and the checkpoints."""
+"""What a load needs from the database besides the hiring rows: the log of rejected rows, the checkpoints and the
+summary of each batch."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
-from domain.loads import Checkpoint, RejectedRow, TableCounts
+from domain.loads import BatchSummary, Checkpoint, RejectedRow, TableCounts
 
 
 class Rejections(abc.ABC):
@@ -32,3 +33,16 @@ class Checkpoints(abc.ABC):
     @abc.abstractmethod
     def total(self, job_id: str, keys: Sequence[str]) -> TableCounts:
         """The counts of these checkpoints added up; a key with no checkpoint counts nothing."""
+
+
+class BatchSummaries(abc.ABC):
+    """One summary per committed batch of a load, numbered from 1 under the load's checkpoint key."""
+
+    @abc.abstractmethod
+    def add(self, job_id: str, key: str, summary: BatchSummary) -> None:
+        """Record the next batch of the load under ``key``."""
+
+    @abc.abstractmethod
+    def first(self, job_id: str, keys: Sequence[str], limit: int) -> tuple[list[BatchSummary], int]:
+        """The first ``limit`` summaries of these loads, ``keys`` in order and each in batch order, and how many
+        there are in all."""

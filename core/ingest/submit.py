@@ -16,6 +16,7 @@ from domain.background_jobs import BackgroundJob
 from domain.commands import IngestSources
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, SourceNotFound, TableBusy
+from domain.loads import RecordWindow
 
 log = logging.getLogger("hireflow.ingest")
 
@@ -36,10 +37,11 @@ def submit_ingest(
     sources: Mapping[str, str],
     *,
     job_id: str | None = None,
+    window: RecordWindow | None = None,
     now: Clock = utcnow,
 ) -> BackgroundJob:
-    """Queue the migration of ``{table: blob name}``; refuse it at once if a blob is missing, or with
-    ``TableBusy`` while a restore of one of the tables is pending or running."""
+    """Queue the migration of ``{table: blob name}``, or of a ``window`` of each blob's records; refuse it at once
+    if a blob is missing, or with ``TableBusy`` while a restore of one of the tables is pending or running."""
     unknown = [table for table in sources if table not in TABLES]
     if unknown:
         raise InvalidRequest(f"unknown table(s): {', '.join(unknown)}", {"accepted": list(TABLES)})
@@ -48,7 +50,7 @@ def submit_ingest(
     missing = [name for name in sources.values() if not storage.exists(name)]
     if missing:
         raise SourceNotFound(f"missing in storage: {', '.join(missing)}", {"missing": missing})
-    command = IngestSources(tuple((table, sources[table]) for table in TABLES if table in sources))
+    command = IngestSources(tuple((table, sources[table]) for table in TABLES if table in sources), window)
     return submit_job(uow, queue, command, job_id=job_id, now=now)
 
 
@@ -58,6 +60,7 @@ def upload_and_submit_ingest(
     storage: BlobStorage,
     files: Mapping[str, IO[bytes]],
     *,
+    window: RecordWindow | None = None,
     now: Clock = utcnow,
 ) -> BackgroundJob:
     """Store each uploaded CSV under ``uploads/<job id>/`` and queue their migration.
@@ -82,7 +85,7 @@ def upload_and_submit_ingest(
         _discard(storage, list(sources.values()))
         raise
     try:
-        return submit_ingest(uow, queue, storage, sources, job_id=job_id, now=now)
+        return submit_ingest(uow, queue, storage, sources, job_id=job_id, window=window, now=now)
     except TableBusy:
         _discard(storage, list(sources.values()))
         raise

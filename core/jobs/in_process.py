@@ -20,7 +20,7 @@ class InProcessQueue(JobQueue):
     def __init__(self) -> None:
         self.queued: deque[str] = deque()
 
-    def enqueue(self, job_id: str) -> None:
+    def enqueue(self, job_id: str, kind: str | None = None) -> None:
         self.queued.append(job_id)
 
     def check(self) -> None:

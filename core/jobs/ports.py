@@ -89,8 +89,9 @@ class JobQueue(abc.ABC):
     """Hands a recorded job to the workers."""
 
     @abc.abstractmethod
-    def enqueue(self, job_id: str) -> None:
-        """Raise ``Unavailable`` if the broker cannot take it."""
+    def enqueue(self, job_id: str, kind: str | None = None) -> None:
+        """Queue the job ``job_id`` of ``kind`` (which names its message; ``None``: a generic one).
+        Raise ``Unavailable`` if the broker cannot take it."""
 
     @abc.abstractmethod
     def check(self) -> None:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, NotRequired, TypedDict, Unpack
 
 from core.clock import Clock, utcnow
+from core.jobs.logs import job_logging, log_summary
 from core.jobs.progress import Heartbeat, Observer, ProgressReporter
 from core.unit_of_work import UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob, Cancelled, Deferred, JobProgress, JobState
@@ -158,24 +159,43 @@ def run_job(
         _after_finish(handlers, current, transient)
         return RunOutcome.ALREADY_FINISHED
     finish = _Finish(uow, job_id, worker, now)
+    with job_logging(job_id, claimed.kind):
+        return _run_claimed(handlers, claimed, finish, uow, transient, explain, lease_seconds, observe)
+
+
+def _run_claimed(
+    handlers: JobHandlers,
+    claimed: BackgroundJob,
+    finish: _Finish,
+    uow: UnitOfWorkFactory,
+    transient: tuple[type[BaseException], ...],
+    explain: Explain,
+    lease_seconds: int,
+    observe: Observer | None,
+) -> RunOutcome:
+    """``run_job`` once the job is claimed: its handler, then its outcome recorded and logged."""
+    job_id, worker, now = claimed.id, finish.worker, finish.now
     if claimed.cancel_requested:
         if finish(JobState.CANCELLED, progress=claimed.progress):
             _after_finish(handlers, _finished(claimed, JobState.CANCELLED), transient)
         return RunOutcome.FINISHED
     handler = handlers.get(claimed.kind)
     if handler is None:
+        _log_failure(claimed, f"no worker function for {claimed.kind!r}")
         finish(JobState.FAILURE, error=f"no worker function for {claimed.kind!r}")
         return RunOutcome.FINISHED
     try:
         command = handler.command.from_params(claimed.params)
     except (KeyError, TypeError, ValueError, AttributeError):
         log.exception("task %s (%s): its parameters cannot be read: %r", job_id, claimed.kind, claimed.params)
+        _log_failure(claimed, UNREADABLE_PARAMS)
         finish(JobState.FAILURE, error=UNREADABLE_PARAMS)
         return RunOutcome.FINISHED
 
     reporter = ProgressReporter(job_id, worker, uow, now, claimed.progress, observe=observe)
     heartbeat = Heartbeat(reporter, lease_seconds / 3)
     heartbeat.start()
+    started = time.monotonic()
     result: dict[str, Any] | None = None
     error: str | None = None
     try:
@@ -201,8 +221,29 @@ def run_job(
     if not finish(state, progress=reporter.last, result=result, error=error and error[:2000]):
         log.warning("task %s: lease lost to another worker; outcome %s not recorded", job_id, state)
         return RunOutcome.LEASE_LOST
+    seconds = time.monotonic() - started
+    if state is JobState.SUCCESS:
+        log_summary(log, f"task {job_id} ({claimed.kind}) SUCCESS", result or {}, seconds, state=state.value)
+    elif state is JobState.FAILURE:
+        _log_failure(claimed, error or UNEXPECTED_ERROR, seconds)
+    else:
+        log.info(
+            "task %s (%s) %s after %.2f s", job_id, claimed.kind, state.value, seconds, extra={"state": state.value}
+        )
     _after_finish(handlers, _finished(claimed, state), transient)
     return RunOutcome.FINISHED
+
+
+def _log_failure(job: BackgroundJob, error: str, seconds: float = 0.0) -> None:
+    """One ERROR line per failed job, with the reason its readers see."""
+    log.error(
+        "task %s (%s) FAILURE after %.2f s: %s",
+        job.id,
+        job.kind,
+        seconds,
+        error,
+        extra={"state": JobState.FAILURE.value, "error": error, "seconds": round(seconds, 3)},
+    )
 
 
 @dataclass(frozen=True)

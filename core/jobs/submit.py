@@ -46,7 +46,7 @@ def submit_job(
         admit(tx, job)
         tx.commit()
     try:
-        queue.enqueue(job.id)
+        queue.enqueue(job.id, job.kind)
     except Unavailable as error:
         with uow() as tx:
             tx.jobs.finish(job.id, JobState.FAILURE, now(), error=f"the job could not be queued: {error.message}")

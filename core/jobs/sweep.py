@@ -38,6 +38,6 @@ def sweep_jobs(
             handed_back = tx.jobs.requeue(job.id, moment, stale_before=stale_before, queued_before=queued_before)
             tx.commit()
         if handed_back:
-            queue.enqueue(job.id)
+            queue.enqueue(job.id, job.kind)
             requeued.append(job.id)
     return requeued

@@ -12,16 +12,29 @@ from celery.schedules import crontab
 
 from core.config import Settings
 from core.jobs.ports import JobQueue
+from domain.commands import JOB_KINDS
 from domain.errors import Unavailable
 from infra.broker.redis_transport import TRANSPORT as REDIS_TRANSPORT
 
+# Each kind of job has a task of its own name, so Flower and ``celery inspect`` tell an ingest from a
+# restore. Every one of them runs whatever job its id names; ``hireflow.run_job``, the name every
+# message had before, stays for the messages still queued under it.
 RUN_JOB_TASK = "hireflow.run_job"
+JOB_TASKS = {kind: f"hireflow.{kind}" for kind in JOB_KINDS}
 SCHEDULED_BACKUP_TASK = "hireflow.scheduled_backup"
 SCHEDULED_BACKUP = "scheduled-backup"
 QUEUE_NAME = "hireflow"
 # A scheduled backup that waited this long for a worker is dropped: the next one is due soon enough,
 # and workers coming back after an outage should not start a burst of backups.
 SCHEDULED_BACKUP_EXPIRES_SECONDS = 3600
+# Celery's result store is a mirror for Flower and ``AsyncResult``; our job table is the truth. During a
+# Redis outage a worker gives up storing a task's state after these tries instead of waiting 20 s.
+RESULT_STORE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 1, "interval_max": 1}
+
+
+def job_task_name(kind: str | None) -> str:
+    """The Celery task that runs a job of ``kind``; the generic ``hireflow.run_job`` when the kind is not known."""
+    return JOB_TASKS.get(kind or "", RUN_JOB_TASK)
 
 
 def broker_options(settings: Settings) -> tuple[str, dict[str, Any]]:
@@ -64,6 +77,27 @@ def redis_connection_options(broker_url: str) -> dict[str, Any]:
     return options
 
 
+def result_backend_options(settings: Settings) -> dict[str, Any]:
+    """Where workers record each task's state: Redis beside a Redis broker, files under ``BROKER_DIR`` otherwise."""
+    if not settings.broker_url:
+        folder = settings.broker_dir / "results"
+        os.makedirs(folder, exist_ok=True)
+        return {"result_backend": folder.as_uri()}
+    transport: dict[str, Any] = {"retry_policy": RESULT_STORE_RETRY_POLICY}
+    if settings.broker_key_prefix:
+        transport["global_keyprefix"] = settings.broker_key_prefix
+    options: dict[str, Any] = {
+        "result_backend": settings.broker_url,
+        "result_backend_transport_options": transport,
+        "redis_socket_connect_timeout": 5,
+        "redis_socket_timeout": 10,
+    }
+    url = urlparse(settings.broker_url)
+    if url.scheme == "rediss" and "ssl_cert_reqs" not in parse_qs(url.query):
+        options["redis_backend_use_ssl"] = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """What ``celery beat`` sends: a backup on ``BACKUP_SCHEDULE`` (UTC crontab). Stalled jobs are every worker's."""
     if settings.backup_schedule is None:
@@ -79,12 +113,18 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                 month_of_year=month_of_year,
                 day_of_week=day_of_week,
             ),
-            "options": {"expires": SCHEDULED_BACKUP_EXPIRES_SECONDS},
+            # ``ignore_result``: beat would otherwise subscribe to the result of each backup it sends.
+            "options": {"expires": SCHEDULED_BACKUP_EXPIRES_SECONDS, "ignore_result": True},
         }
     }
 
 
-def make_celery(settings: Settings) -> Celery:
+def make_celery(settings: Settings, *, results: bool = False) -> Celery:
+    """The Celery app of one process; ``results``: the worker's, which records each task's state.
+
+    A process that only queues tasks has no result backend: Celery's Redis backend would otherwise
+    subscribe to every task it sends, for a result that process never reads.
+    """
     broker, options = broker_options(settings)
     app = Celery("hireflow", set_as_current=False)
     app.conf.update(
@@ -98,6 +138,11 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
+        # A job task that raises (its job ended FAILURE) is acknowledged, never handed out again: a job
+        # runs again only through the sweeps of our job table.
+        task_acks_on_failure=True,
+        result_extended=True,
+        worker_send_task_events=settings.worker_events,
         task_serializer="json",
         accept_content=["json"],
         worker_prefetch_multiplier=1,
@@ -107,6 +152,7 @@ def make_celery(settings: Settings) -> Celery:
         enable_utc=True,
         beat_schedule=beat_schedule(settings),
         **redis_connection_options(broker),
+        **(result_backend_options(settings) if results else {}),
     )
     return app
 
@@ -115,10 +161,10 @@ class CeleryJobQueue(JobQueue):
     def __init__(self, app: Celery) -> None:
         self.app = app
 
-    def enqueue(self, job_id: str) -> None:
+    def enqueue(self, job_id: str, kind: str | None = None) -> None:
         try:
             self.app.send_task(
-                RUN_JOB_TASK,
+                job_task_name(kind),
                 args=[job_id],
                 task_id=job_id,
                 retry=True,

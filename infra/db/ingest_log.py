@@ -1,4 +1,5 @@
-"""``SqlRejections`` and ``SqlCheckpoints``: what loads leave behind, in the unit of work's transaction."""
+"""``SqlRejections``, ``SqlCheckpoints`` and ``SqlBatchSummaries``: what loads leave behind, in the unit of work's
+transaction."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from core.clock import utcnow
-from core.ingest.ports import Checkpoints, Rejections
-from domain.loads import COUNT_FIELDS, Checkpoint, RejectedRow, TableCounts
-from infra.db.schema import ingest_checkpoints, rejected_rows
+from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
+from domain.loads import COUNT_FIELDS, BatchSummary, Checkpoint, RejectedRow, TableCounts
+from infra.db.schema import ingest_batches, ingest_checkpoints, rejected_rows
 from infra.db.utc import to_column
 
 _checkpoint = ingest_checkpoints.c
 _rejected = rejected_rows.c
+_batch = ingest_batches.c
 
 
 class SqlRejections(Rejections):
@@ -84,3 +86,35 @@ class SqlCheckpoints(Checkpoints):
             _checkpoint.job_id == job_id, _checkpoint.table_name.in_(list(keys))
         )
         return TableCounts(*map(int, self._conn.execute(sums).one()))
+
+
+class SqlBatchSummaries(BatchSummaries):
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, job_id: str, key: str, summary: BatchSummary) -> None:
+        last = select(func.coalesce(func.max(_batch.batch), 0)).where(_batch.job_id == job_id, _batch.table_name == key)
+        number = int(self._conn.execute(last).scalar_one()) + 1
+        values = summary.as_dict()
+        self._conn.execute(insert(ingest_batches).values(job_id=job_id, table_name=key, batch=number, **values))
+
+    def first(self, job_id: str, keys: Sequence[str], limit: int) -> tuple[list[BatchSummary], int]:
+        found: list[BatchSummary] = []
+        for key in keys:
+            if len(found) >= limit:
+                break
+            query = (
+                select(ingest_batches)
+                .where(_batch.job_id == job_id, _batch.table_name == key)
+                .order_by(_batch.batch)
+                .limit(limit - len(found))
+            )
+            found.extend(_summary(row) for row in self._conn.execute(query).mappings())
+        count = select(func.count()).where(_batch.job_id == job_id, _batch.table_name.in_(list(keys)))
+        return found, int(self._conn.execute(count).scalar_one())
+
+
+def _summary(row: Any) -> BatchSummary:
+    return BatchSummary(
+        row["processed"], row["inserted"], row["already_exists"], row["errors"], tuple(row["error_ids"])
+    )

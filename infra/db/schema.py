@@ -79,6 +79,20 @@ ingest_checkpoints = Table(
     Column("updated_at", DateTime(timezone=False), nullable=False),
 )
 
+# One row per committed batch of a load, in the shape the original service answered (see domain.loads.BatchSummary).
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("table_name", String(32), primary_key=True),
+    Column("batch", Integer, primary_key=True, autoincrement=False),
+    Column("processed", Integer, nullable=False),
+    Column("inserted", Integer, nullable=False),
+    Column("already_exists", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("error_ids", JSON, nullable=False),
+)
+
 HIRING_TABLES = {t.name: t for t in (departments, jobs, hired_employees)}
 
 # Background jobs (ingest, backup, restore). Named so as not to clash with the hiring table ``jobs``.

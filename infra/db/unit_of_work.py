@@ -1,7 +1,9 @@
 """``SqlDatabase`` and ``SqlUnitOfWork``: the repositories of every capability on one connection, in one transaction.
 
 ``database()`` opens a unit of work; leaving its ``with`` block without ``commit()`` rolls back.
-The database being unreachable, or lost mid-way, surfaces as ``Unavailable``.
+The database being unreachable, or lost mid-way, surfaces as ``Unavailable``. On a SQLite file a
+unit of work takes the writers' turn (``WriterTurn``) at its first write and gives it back when its
+transaction ends, however it ends.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from core.backup.ports import TableSnapshot, TableSnapshots
 from core.unit_of_work import UnitOfWork
-from infra.db.engine import connect
+from infra.db.engine import TURN_KEY, connect, writer_turn
 from infra.db.hiring_rows import SqlHiringRows
-from infra.db.ingest_log import SqlCheckpoints, SqlRejections
+from infra.db.ingest_log import SqlBatchSummaries, SqlCheckpoints, SqlRejections
 from infra.db.job_rows import SqlJobRepository
 from infra.db.snapshots import table_snapshot
 
@@ -25,15 +27,21 @@ class SqlUnitOfWork(UnitOfWork):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._exit = ExitStack()
+        self._turn = writer_turn(engine)
 
     def __enter__(self) -> Self:
         conn = self._exit.enter_context(connect(self._engine))
-        # Runs before the connection goes back to the pool; an error there is translated by ``connect``.
+        if self._turn is not None:
+            conn.info[TURN_KEY] = self._turn
+            self._exit.callback(self._forget_turn, conn)
+        # Runs before the connection goes back to the pool (and before the turn is given back);
+        # an error there is translated by ``connect``.
         self._exit.callback(conn.rollback)
         self._conn = conn
         self.rows = SqlHiringRows(conn)
         self.rejections = SqlRejections(conn)
         self.checkpoints = SqlCheckpoints(conn)
+        self.batches = SqlBatchSummaries(conn)
         self.jobs = SqlJobRepository(conn)
         return self
 
@@ -42,11 +50,22 @@ class SqlUnitOfWork(UnitOfWork):
     ) -> None:
         self._exit.__exit__(exc_type, exc, traceback)
 
+    # A commit or rollback that fails keeps the turn until the ``with`` block ends, after the last rollback.
     def commit(self) -> None:
         self._conn.commit()
+        self._give_back_turn()
 
     def rollback(self) -> None:
         self._conn.rollback()
+        self._give_back_turn()
+
+    def _give_back_turn(self) -> None:
+        if self._turn is not None:
+            self._turn.give_back()
+
+    def _forget_turn(self, conn: Connection) -> None:
+        conn.info.pop(TURN_KEY, None)
+        self._give_back_turn()
 
 
 class SqlDatabase(TableSnapshots):

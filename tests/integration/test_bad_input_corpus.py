@@ -559,5 +559,7 @@ def test_the_spec_says_path_parameters_hold_no_control_characters(client):
 
     assert parameters
     for parameter in parameters:
+        if parameter["schema"]["type"] == "integer":  # a row id: digits only, no room for a control character
+            continue
         assert re.fullmatch(parameter["schema"]["pattern"], "9b2f6c1e-8d0a-4c55-9a57-3c1f0d6e2b11")
         assert not re.search(parameter["schema"]["pattern"], "\x00")

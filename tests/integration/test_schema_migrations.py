@@ -159,7 +159,7 @@ def test_init_db_brings_a_database_an_old_release_made_to_head_keeping_every_row
         assert REPORT_INDEXES <= index_names(shape(conn))
         after = every_row(conn)
     assert before.pop("hireflow_schema") == [(1,)]
-    assert after == {"background_jobs": [], **before}
+    assert after == {"background_jobs": [], "ingest_batches": [], **before}
     assert [len(after[t]) for t in ("departments", "jobs", "hired_employees", "rejected_rows")] == [12, 183, 1929, 70]
     # The revision the database was taken to be at makes exactly what that release's init-db made.
     assert upgraded_to(second_database_url, SHAPE_OF[commit]) == old_shape
@@ -247,13 +247,14 @@ def test_a_new_revision_is_written_from_the_changed_models_and_upgrades_a_databa
 
     written = new_revision("employee email, longer department names", migrations=migrations, target_metadata=changed)
 
-    assert written.name == "0005_employee_email_longer_department_names.py"
+    following = f"{int(HEAD) + 1:04d}"
+    assert written.name == f"{following}_employee_email_longer_department_names.py"
     assert "add_column" in written.read_text() and "alter_column" in written.read_text()
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", str(written)], cwd=ROOT, capture_output=True)
     assert lint.returncode == 0, lint.stdout
     upgrade_schema(engine, migrations)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0005"
+        assert current_revision(conn) == following
         assert schema_differences(conn, changed) == []
         assert conn.execute(text("SELECT id, name, department_id, email FROM hired_employees")).all() == [
             (1, "Ada", 2, None)

@@ -82,7 +82,7 @@ def test_every_error_path_carries_them(client, anonymous_client, services):
     errors = {
         "404 no such route": (client.get("/no-such-page"), 404),
         "404 no such asset": (client.get("/docs/assets/nothing.js"), 404),
-        "405 wrong method": (client.get("/departments"), 405),
+        "405 wrong method": (client.put("/departments"), 405),
         "401 no token": (anonymous_client.get("/task-list"), 401),
         "401 forged token": (anonymous_client.get("/task-list", headers={"Authorization": "Bearer x.y.z"}), 401),
         "403 reader on an admin route": (sign_in(create_app(services).test_client(), READER).post("/backup"), 403),

@@ -10,11 +10,11 @@ from types import TracebackType
 from typing import Any
 
 from core.backup.ports import TableSnapshot, TableSnapshots
-from core.ingest.ports import Checkpoints, Rejections
+from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
 from core.unit_of_work import HiringRows, UnitOfWork, WriteConflict
 from domain.background_jobs import BackgroundJob, JobProgress
 from domain.entities import TABLES
-from domain.loads import Checkpoint, RejectedRow, TableCounts
+from domain.loads import BatchSummary, Checkpoint, RejectedRow, TableCounts
 from tests.job_fakes import CommittedJobs, FakeJobRepository
 
 Rows = dict[int, tuple[Any, ...]]
@@ -35,6 +35,7 @@ class FakeDatabase(TableSnapshots):
         self.tables: dict[str, Rows] = {name: {row[0]: row for row in tables.get(name, [])} for name in TABLES}
         self.rejected: list[RejectedRow] = []
         self.checkpoints: dict[tuple[str, str], Checkpoint] = {}
+        self.batches: dict[tuple[str, str], list[BatchSummary]] = {}
         self.jobs: dict[str, BackgroundJob] = {}
         self.reports: list[tuple[str, JobProgress | None]] = []
         self.log: list[tuple[str, str]] = []
@@ -86,12 +87,14 @@ class FakeUnitOfWork(UnitOfWork):
         self.touched: set[str] = set()
         self.new_rejections: list[RejectedRow] = []
         self.saved: dict[tuple[str, str], Checkpoint] = {}
+        self.new_batches: dict[tuple[str, str], list[BatchSummary]] = {}
         self.jobs_before = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.working_jobs = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.holds_turn = False
         self.rows = FakeHiringRows(self)
         self.rejections = FakeRejections(self)
         self.checkpoints = FakeCheckpoints(self)
+        self.batches = FakeBatchSummaries(self)
         self.jobs = db.job_repository(self.working_jobs, self._take_turn)
         return self
 
@@ -116,6 +119,8 @@ class FakeUnitOfWork(UnitOfWork):
             db.tables = {**db.tables, **{name: self.tables[name] for name in self.touched}}
         db.rejected.extend(self.new_rejections)
         db.checkpoints.update(self.saved)
+        for key, added in self.new_batches.items():
+            db.batches[key] = [*db.batches.get(key, []), *added]
         changed = {job_id: job for job_id, job in self.working_jobs.items() if self.jobs_before.get(job_id) != job}
         db.jobs.update(changed)
         db.reports.extend(self.jobs.reports)
@@ -210,6 +215,21 @@ class FakeCheckpoints(Checkpoints):
             if found is not None:
                 total.add(found.counts)
         return total
+
+
+class FakeBatchSummaries(BatchSummaries):
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def _all(self, job_id: str, key: str) -> list[BatchSummary]:
+        return [*self.uow.database.batches.get((job_id, key), []), *self.uow.new_batches.get((job_id, key), [])]
+
+    def add(self, job_id: str, key: str, summary: BatchSummary) -> None:
+        self.uow.new_batches.setdefault((job_id, key), []).append(summary)
+
+    def first(self, job_id: str, keys: Sequence[str], limit: int) -> tuple[list[BatchSummary], int]:
+        every = [summary for key in keys for summary in self._all(job_id, key)]
+        return every[:limit], len(every)
 
 
 class FakeSnapshot(TableSnapshot):

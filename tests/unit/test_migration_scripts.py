@@ -53,4 +53,5 @@ def test_db_sql_prints_the_ddl_after_a_revision_for_a_dba(capsys):
     assert main(["db", "sql", "--dialect", "mssql", "--from", "0003"]) == 0
 
     printed = capsys.readouterr().out
-    assert "DROP TABLE hireflow_schema;" in printed and "CREATE TABLE" not in printed
+    assert "DROP TABLE hireflow_schema;" in printed and "CREATE TABLE ingest_batches" in printed
+    assert "CREATE TABLE departments" not in printed and "CREATE TABLE background_jobs" not in printed

@@ -97,3 +97,19 @@ def test_every_name_the_rules_accept_fits_its_nvarchar_column_on_sql_server() ->
         for column in spec.columns:
             if column.parse is parse_name:
                 assert f"{column.name} NVARCHAR({MAX_NAME_LENGTH}) NOT NULL" in ddl
+
+
+def test_reading_rows_back_compiles_for_sql_server_with_top_and_the_id_order() -> None:
+    from datetime import datetime
+
+    from core.rows.ports import RowFilter
+    from infra.db.rows import page_statement, row_statement
+
+    dialect = mssql.dialect()
+    every_filter = RowFilter(1, 500, 2, 3, datetime(2021, 1, 1), datetime(2022, 1, 1))
+    paged = str(page_statement("hired_employees", every_filter, 100, 51).compile(dialect=dialect))
+    assert paged.startswith("SELECT TOP __[POSTCOMPILE_param_1] hired_employees.id")
+    assert paged.endswith("ORDER BY hired_employees.id")
+    for name in ("department_id = ", "job_id = ", "datetime >= ", "datetime < ", "id > ", "id >= ", "id <= "):
+        assert f"hired_employees.{name}" in paged
+    assert str(row_statement("jobs", 7).compile(dialect=dialect)).endswith("WHERE jobs.id = :id_1")

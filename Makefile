@@ -28,9 +28,12 @@ $(NODE_STAMP): package.json package-lock.json
 
 browser: $(CHROMIUM_STAMP) $(NODE_STAMP)
 
+# On an empty database, the sample (or the CSVs already in the storage) is loaded as an ingest task,
+# so that the dashboard shows both reports on first start.
 run: $(STAMP)
 	$(PY) main.py init-db
 	$(PY) main.py generate-sample --if-empty
+	$(PY) main.py migrate --if-empty --no-progress
 	$(PY) main.py run
 
 lint: $(STAMP)

@@ -100,13 +100,17 @@ class Services:
     @property
     def handlers(self) -> JobHandlers:
         """Built on each use from the current settings and adapters: cheap, and never stale."""
+        return self.handlers_with(queue=self.queue)
+
+    def handlers_with(self, *, queue: JobQueue) -> JobHandlers:
+        """The handlers, queueing the jobs they start (the parts of a split file) on ``queue``."""
         return job_handlers(
             {
                 "uow": self.database,
                 "snapshots": self.database,
                 "single_writer": self.database.single_writer,
                 "storage": self.storage,
-                "queue": self.queue,
+                "queue": queue,
                 "backup_format": self.backup_format,
                 "splitting": Splitting(self.settings.ingest_parts, self.settings.ingest_part_min_bytes),
             }

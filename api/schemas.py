@@ -192,8 +192,37 @@ class TaskSchema(Schema):
     state = fields.String(required=True, metadata={"enum": STATES})
     params = fields.Dict(required=True)
     rows_done = fields.Integer(required=True)
-    rows_total = fields.Integer(required=True, allow_none=True, metadata={"description": "null while unknown"})
-    percent = fields.Float(required=True)
+    rows_total = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "rows in all: counted (a backup's tables, a restore's files; an ingest's rows once it "
+            "succeeded), or estimated while an ingest runs from the rows and the share of bytes read so far "
+            "(then `rows_total_estimated` is true); null while unknown"
+        },
+    )
+    rows_total_estimated = fields.Boolean(
+        required=True, metadata={"description": "true when `rows_total` is an estimate from the bytes read so far"}
+    )
+    percent = fields.Float(required=True, metadata={"description": "share of the work done; an ingest's is by bytes"})
+    rows_per_second = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "`rows_done` over the seconds since the task started (until it finished), pauses "
+            "and retries included; null before it starts",
+            "example": 8412.5,
+        },
+    )
+    eta_seconds = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "while the task runs: the seconds still needed at the pace of its `percent` so far; "
+            "null when it is not running or has not reported yet",
+            "example": 42.0,
+        },
+    )
     counts = fields.Dict(
         keys=fields.String(), values=fields.Nested(TableCountsSchema), required=True, metadata={"example": {}}
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -18,13 +16,14 @@ from api.schemas import (
     TaskListSchema,
     TaskSchema,
 )
-from core.csv_export import SpreadsheetSafeWriter
+from core.clock import utcnow
+from core.ingest.rejections import rejections_csv
+from core.jobs.figures import progress_figures
 from core.jobs.submit import cancel_job, get_job, list_jobs
 from domain.background_jobs import BackgroundJob, JobState
 
 blp = Blueprint("tasks", __name__, description="Progress, outcome and rejected rows of background tasks")
 
-CSV_PAGE = 1000
 NOT_FOUND = "No task has this id"
 
 
@@ -35,8 +34,8 @@ def task_body(job: BackgroundJob) -> dict[str, Any]:
         "state": job.state.value,
         "params": job.params,
         "rows_done": job.progress.rows_done,
-        "rows_total": job.progress.rows_total,
         "percent": job.progress.percent,
+        **progress_figures(job, utcnow()).as_dict(),
         "counts": job.progress.counts,
         "result": job.result,
         "error": job.error,
@@ -106,29 +105,9 @@ def task_rejections(task_id: str, output: str, page: int, per_page: int) -> Any:
     job = get_job(database, task_id)
     total = sum(counts.get("rejected", 0) for counts in job.progress.counts.values())
     if output == "csv":
-        response = Response(stream_with_context(_rejections_csv(task_id)), mimetype="text/csv")
+        response = Response(stream_with_context(rejections_csv(database, task_id)), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="rejections-{task_id}.csv"'
         return response
     with database() as tx:
         items = tx.rejections.page(task_id, limit=per_page, offset=(page - 1) * per_page)
     return {"task_id": task_id, "items": items, "total": total, "page": page, "per_page": per_page}
-
-
-def _rejections_csv(task_id: str) -> Iterator[str]:
-    database = services().database
-    out = io.StringIO()
-    writer = SpreadsheetSafeWriter(out)
-    writer.writerow(["table", "source", "line", "batch", "record", "reasons"])
-    offset = 0
-    while True:
-        with database() as tx:
-            rows = tx.rejections.page(task_id, limit=CSV_PAGE, offset=offset)
-        for row in rows:
-            reasons = "; ".join(f"{r['code']}: {r['message']}" for r in row["reasons"])
-            writer.writerow([row["table"], row["source"], row["line"], row["batch"], row["record"], reasons])
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
-        if len(rows) < CSV_PAGE:
-            return
-        offset += CSV_PAGE

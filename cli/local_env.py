@@ -47,8 +47,12 @@ def ensure_local_env(path: Path = LOCAL_ENV, environ: Mapping[str, str] | None =
     host = current("HOST") or "127.0.0.1"
     port = current("PORT") or current("WEBSITES_PORT") or "8000"
     written = f"wrote {', '.join(added)} to {path}\n" if added else ""
+    from_file = "ADMIN_PASSWORD" in added or existing.get("ADMIN_PASSWORD") == current("ADMIN_PASSWORD")
+    kept_in = str(path) if from_file else "the environment"
     return (
-        f"{written}get a token (valid {current('JWT_EXPIRES_MINUTES') or 30} minutes), then send "
+        f"{written}dashboard: http://{host}:{port}/ (sign in as {username}; the password is ADMIN_PASSWORD in "
+        f"{kept_in})\n"
+        f"get a token (valid {current('JWT_EXPIRES_MINUTES') or 30} minutes), then send "
         "'Authorization: Bearer <access_token>':\n"
         f"  curl -s -X POST http://{host}:{port}/auth/token -H 'Content-Type: application/json' "
         f"""-d '{{"username": "{username}", "password": "{password}"}}'"""

@@ -97,3 +97,9 @@ def _discard(storage: BlobStorage, names: list[str]) -> None:
             storage.delete(name)
         except Exception:  # noqa: BLE001 - the error that made us clean up is the one to report
             log.warning("could not delete %s after a failed upload", name, exc_info=True)
+
+
+def nothing_stored(uow: UnitOfWorkFactory) -> bool:
+    """True while the hiring tables hold no row at all: a first start, before any load."""
+    with uow() as tx:
+        return all(tx.rows.count(table) == 0 for table in TABLES)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from core.clock import Clock
 from core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.background_jobs import Cancelled, JobProgress, Lease
 
 log = logging.getLogger("hireflow.jobs")
+
+# Told each progress a job records, with the job's id: what a command-line run draws its progress bars from.
+Observer = Callable[[str, JobProgress], None]
 
 
 class ProgressReporter:
@@ -23,7 +27,14 @@ class ProgressReporter:
     """
 
     def __init__(
-        self, job_id: str, worker: str, uow: UnitOfWorkFactory, now: Clock, last: JobProgress | None = None
+        self,
+        job_id: str,
+        worker: str,
+        uow: UnitOfWorkFactory,
+        now: Clock,
+        last: JobProgress | None = None,
+        *,
+        observe: Observer | None = None,
     ) -> None:
         self.job_id = job_id
         self.worker = worker
@@ -31,6 +42,7 @@ class ProgressReporter:
         self.lease = Lease(held=True)
         self._uow = uow
         self._now = now
+        self._observe = observe
 
     def __call__(
         self,
@@ -53,6 +65,8 @@ class ProgressReporter:
             if not self.lease.held:
                 raise Cancelled()
         self.last = progress
+        if self._observe is not None:
+            self._observe(self.job_id, progress)
 
     def finished(self) -> JobProgress:
         """The last progress recorded, at 100%: what a job that succeeded shows."""

@@ -17,7 +17,7 @@ from typing import Any, NotRequired, TypedDict, Unpack
 
 from core.clock import Clock, utcnow
 from core.jobs.logs import job_logging, log_summary
-from core.jobs.progress import Heartbeat, ProgressReporter
+from core.jobs.progress import Heartbeat, Observer, ProgressReporter
 from core.unit_of_work import UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob, Cancelled, Deferred, JobProgress, JobState
 from domain.commands import JOB_KINDS, JobCommand
@@ -85,6 +85,7 @@ class RunOptions(TypedDict):
     transient: NotRequired[tuple[type[BaseException], ...]]
     explain: NotRequired[Explain]
     now: NotRequired[Clock]
+    observe: NotRequired[Observer]
 
 
 def handle_delivery(
@@ -134,12 +135,14 @@ def run_job(
     transient: tuple[type[BaseException], ...] = (Unavailable,),
     explain: Explain = _nothing_to_say,
     now: Clock = utcnow,
+    observe: Observer | None = None,
 ) -> RunOutcome:
     """Claim the job and run its kind's handler, recording progress and the outcome.
 
     Errors of the ``transient`` types (database unreachable) are raised for the caller to
     retry later. Our own errors fail the job with their message; any other error fails it with
-    what ``explain`` says of it, its text going only to the log. A handler that raises
+    what ``explain`` says of it, its text going only to the log. ``observe(job_id, progress)`` is told each
+    progress the job records (a command-line run draws its progress bars with it). A handler that raises
     ``Deferred`` leaves the job running: the child jobs it started will record its outcome.
     """
     with uow() as tx:
@@ -157,7 +160,7 @@ def run_job(
         return RunOutcome.ALREADY_FINISHED
     finish = _Finish(uow, job_id, worker, now)
     with job_logging(job_id, claimed.kind):
-        return _run_claimed(handlers, claimed, finish, uow, transient, explain, lease_seconds)
+        return _run_claimed(handlers, claimed, finish, uow, transient, explain, lease_seconds, observe)
 
 
 def _run_claimed(
@@ -168,6 +171,7 @@ def _run_claimed(
     transient: tuple[type[BaseException], ...],
     explain: Explain,
     lease_seconds: int,
+    observe: Observer | None,
 ) -> RunOutcome:
     """``run_job`` once the job is claimed: its handler, then its outcome recorded and logged."""
     job_id, worker, now = claimed.id, finish.worker, finish.now
@@ -188,7 +192,7 @@ def _run_claimed(
         finish(JobState.FAILURE, error=UNREADABLE_PARAMS)
         return RunOutcome.FINISHED
 
-    reporter = ProgressReporter(job_id, worker, uow, now, claimed.progress)
+    reporter = ProgressReporter(job_id, worker, uow, now, claimed.progress, observe=observe)
     heartbeat = Heartbeat(reporter, lease_seconds / 3)
     heartbeat.start()
     started = time.monotonic()

@@ -6,10 +6,11 @@ either the clean value or a ``Reason``. They never raise for bad input.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 MAX_ID = 2**31 - 1
 # Counted in UTF-16 code units, as SQL Server counts NVARCHAR(100): a character beyond U+FFFF
@@ -204,6 +205,51 @@ def accept_datetime(value: object) -> datetime | None:
     if moment.tzinfo is UTC and MIN_YEAR <= moment.year <= MAX_YEAR:
         return datetime.combine(moment.date(), moment.time())
     return None
+
+
+# The canonical form of each field, for a CSV line parsed by one pattern (``TableSpec.parse_line``): what
+# the pattern below captures, turned into the clean value, or None for "take the full path". A captured
+# value is exactly the field csv.reader gives, and each returns only what its parser returns unchanged.
+CANONICAL_ID = "([1-9][0-9]{0,8})"  # below MAX_ID: int() is the whole check
+CANONICAL_NAME = '([^",\r\n]{1,100})'
+CANONICAL_DATETIME = "([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})Z"
+
+
+canonical_id = int
+
+
+def canonical_name(text: str) -> str | None:
+    if text.isascii():
+        # Printable ASCII with no space at either end: nothing to strip, every character but the space visible.
+        return text if text.isprintable() and text[0] != " " and text[-1] != " " else None
+    return _canonical_unicode_name(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical_unicode_name(text: str) -> str | None:
+    return text if accept_name(text) == text else None
+
+
+def canonical_datetime(text: str) -> datetime | None:
+    """``YYYY-MM-DDTHH:MM:SS`` of ``...Z``: the day's check is memoised, as a file holds few days."""
+    if not _valid_day(text[:10]):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def canonical_datetime_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _valid_day(day: str) -> bool:
+    try:
+        return MIN_YEAR <= date.fromisoformat(day).year <= MAX_YEAR
+    except ValueError:
+        return False
 
 
 def _shorten(text: str, limit: int = 40) -> str:

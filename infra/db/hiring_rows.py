@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.unit_of_work import HiringRows, WriteConflict
+from infra.db import bulk
 from infra.db.engine import first_line
 from infra.db.schema import HIRING_TABLES
 
@@ -220,6 +221,15 @@ class SqlHiringRows(HiringRows):
         ]
         with _conflicts():
             self._conn.execute(update_by_id_statement(t), params)
+
+    def drop_secondary(self, table: str) -> None:
+        bulk.drop_secondary(self._conn, table)
+
+    def build_secondary(self, table: str) -> None:
+        bulk.build_secondary(self._conn, table)
+
+    def analyze(self, table: str) -> None:
+        bulk.analyze(self._conn, table)
 
 
 @contextmanager

@@ -247,13 +247,13 @@ def test_a_new_revision_is_written_from_the_changed_models_and_upgrades_a_databa
 
     written = new_revision("employee email, longer department names", migrations=migrations, target_metadata=changed)
 
-    assert written.name == "0005_employee_email_longer_department_names.py"
+    assert written.name == f"{int(HEAD) + 1:04d}_employee_email_longer_department_names.py"
     assert "add_column" in written.read_text() and "alter_column" in written.read_text()
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", str(written)], cwd=ROOT, capture_output=True)
     assert lint.returncode == 0, lint.stdout
     upgrade_schema(engine, migrations)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0005"
+        assert current_revision(conn) == f"{int(HEAD) + 1:04d}"
         assert schema_differences(conn, changed) == []
         assert conn.execute(text("SELECT id, name, department_id, email FROM hired_employees")).all() == [
             (1, "Ada", 2, None)

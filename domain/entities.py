@@ -20,7 +20,6 @@ from domain.rules import (
     accept_name,
     canonical_datetime,
     canonical_datetime_text,
-    canonical_id,
     canonical_name,
     parse_datetime,
     parse_id,
@@ -52,14 +51,6 @@ Acceptor = Callable[[object], Any]
 
 # Each parser's common case (see domain.rules); a column whose parser is not here always takes the full path.
 ACCEPTORS: dict[Parser, Acceptor] = {parse_id: accept_id, parse_name: accept_name, parse_datetime: accept_datetime}
-# Each parser's canonical CSV field (see domain.rules): its pattern, its conversion, and how a value is written back.
-FieldReader = Callable[[str], Any]
-FieldWriter = Callable[[Any], str]
-CANONICAL_FIELDS: dict[Parser, tuple[str, FieldReader, FieldWriter]] = {
-    parse_id: (CANONICAL_ID, canonical_id, str),
-    parse_name: (CANONICAL_NAME, canonical_name, str),
-    parse_datetime: (CANONICAL_DATETIME, canonical_datetime, canonical_datetime_text),
-}
 _new_tuple = tuple.__new__
 
 
@@ -80,9 +71,7 @@ class TableSpec:
     column_names: tuple[str, ...] = field(init=False)
     references: tuple[tuple[int, Column], ...] = field(init=False)
     acceptors: tuple[Acceptor, ...] | None = field(init=False, repr=False, compare=False)
-    canonical: tuple[re.Pattern[str], tuple[FieldReader, ...], tuple[FieldWriter, ...]] | None = field(
-        init=False, repr=False, compare=False
-    )
+    parse_line: Callable[[str], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
@@ -90,36 +79,11 @@ class TableSpec:
         object.__setattr__(self, "references", refs)
         acceptors = tuple(ACCEPTORS.get(c.parse) for c in self.columns)
         object.__setattr__(self, "acceptors", None if None in acceptors else acceptors)
-        fields = [CANONICAL_FIELDS.get(c.parse) for c in self.columns]
-        canonical = None
-        if all(fields):
-            known = [f for f in fields if f is not None]
-            # One physical line: the fields, a comma between each, and its line end (none on the last line).
-            pattern = re.compile(",".join(f[0] for f in known) + "(?:\r\n?|\n)?")
-            canonical = (pattern, tuple(f[1] for f in known), tuple(f[2] for f in known))
-        object.__setattr__(self, "canonical", canonical)
-
-    def parse_line(self, line: str) -> Any:
-        """The entity of a canonical CSV line (``1,Ana Silva,2021-11-07T02:48:42Z,2,96``), else None.
-
-        The fast path of a CSV load: a line it does not take goes through csv.reader and ``validate``,
-        which give the same entity for every line it takes (tests/unit/test_fast_validation.py).
-        """
-        canonical = self.canonical
-        if canonical is None:
-            return None
-        match = canonical[0].fullmatch(line)
-        if match is None:
-            return None
-        clean = tuple(map(operator.call, canonical[1], match.groups()))
-        if None in clean:
-            return None
-        return _new_tuple(self.entity, clean)
+        object.__setattr__(self, "parse_line", _line_parser(self))
 
     def line_of(self, entity: Any) -> str:
         """The canonical CSV line of an entity ``parse_line`` gave, without its line end: its raw record."""
-        writers = self.canonical[2] if self.canonical else (str,) * len(self.columns)
-        return ",".join(map(operator.call, writers, entity))
+        return ",".join(canonical_datetime_text(v) if type(v) is datetime else str(v) for v in entity)
 
     def validate(self, values: Sequence[object]) -> Any:
         """Return the entity, or the list of every rule the row breaks (reference checks excepted)."""
@@ -166,6 +130,57 @@ class TableSpec:
 
     def is_header(self, values: Sequence[str]) -> bool:
         return [v.strip().lower() for v in values] == list(self.column_names)
+
+
+def _line_parser(spec: TableSpec) -> Callable[[str], Any]:
+    """``parse_line`` for the spec: the entity of a canonical CSV line (``1,Ana Silva,2021-11-07T02:48:42Z,2,96``),
+    else None. One compiled pattern takes the line; the values it captures are exactly the fields csv.reader gives.
+
+    The fast path of a CSV load: a line it does not take goes through csv.reader and ``validate``, which give
+    the same entity for every line it takes (tests/unit/test_fast_validation.py). Written out for the two
+    shapes of row there are, as a generic loop over the columns costs as much as the pattern.
+    """
+    kinds = tuple(column.parse for column in spec.columns)
+    new, entity = _new_tuple, spec.entity
+    if kinds == (parse_id, parse_name):
+        fullmatch = _line_pattern(CANONICAL_ID, CANONICAL_NAME)
+
+        def parse_named(line: str) -> Any:
+            match = fullmatch(line)
+            if match is None:
+                return None
+            row_id, name = match.groups()
+            if canonical_name(name) is None:
+                return None
+            return new(entity, (int(row_id), name))
+
+        return parse_named
+    if kinds == (parse_id, parse_name, parse_datetime, parse_id, parse_id):
+        fullmatch = _line_pattern(CANONICAL_ID, CANONICAL_NAME, CANONICAL_DATETIME, CANONICAL_ID, CANONICAL_ID)
+
+        def parse_dated(line: str) -> Any:
+            match = fullmatch(line)
+            if match is None:
+                return None
+            row_id, name, moment, first, second = match.groups()
+            if canonical_name(name) is None:
+                return None
+            clean = canonical_datetime(moment)
+            if clean is None:
+                return None
+            return new(entity, (int(row_id), name, clean, int(first), int(second)))
+
+        return parse_dated
+    return _no_line
+
+
+def _line_pattern(*fields: str) -> Callable[[str], re.Match[str] | None]:
+    """One physical line: the fields, a comma between each, and its line end (none on the last line)."""
+    return re.compile(",".join(fields) + "(?:\r\n?|\n)?").fullmatch
+
+
+def _no_line(_line: str) -> None:
+    return None
 
 
 DEPARTMENTS = TableSpec("departments", Department, (Column("id", parse_id), Column("department", parse_name)))

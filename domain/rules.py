@@ -215,10 +215,8 @@ CANONICAL_NAME = '([^",\r\n]{1,100})'
 CANONICAL_DATETIME = "([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})Z"
 
 
-canonical_id = int
-
-
 def canonical_name(text: str) -> str | None:
+    """A captured name that ``parse_name`` returns unchanged, else None."""
     if text.isascii():
         # Printable ASCII with no space at either end: nothing to strip, every character but the space visible.
         return text if text.isprintable() and text[0] != " " and text[-1] != " " else None
@@ -232,7 +230,13 @@ def _canonical_unicode_name(text: str) -> str | None:
 
 def canonical_datetime(text: str) -> datetime | None:
     """``YYYY-MM-DDTHH:MM:SS`` of ``...Z``: the day's check is memoised, as a file holds few days."""
-    if not _valid_day(text[:10]):
+    day = text[:10]
+    valid = _valid_days.get(day)
+    if valid is None:
+        valid = _valid_day(day)
+        if len(_valid_days) < MAX_MEMOISED_DAYS:
+            _valid_days[day] = valid
+    if not valid:
         return None
     try:
         return datetime.fromisoformat(text)
@@ -240,11 +244,14 @@ def canonical_datetime(text: str) -> datetime | None:
         return None
 
 
+MAX_MEMOISED_DAYS = 1 << 17  # every day from 1900 to 2100 is 73 415; the rest are the invalid ones a file holds
+_valid_days: dict[str, bool] = {}
+
+
 def canonical_datetime_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _valid_day(day: str) -> bool:
     try:
         return MIN_YEAR <= date.fromisoformat(day).year <= MAX_YEAR

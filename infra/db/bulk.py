@@ -98,6 +98,7 @@ def analyze_statement(table: str, dialect_name: str) -> Any:
 def drop_secondary(conn: Connection, table: str) -> list[str]:
     """Drop the table's secondary indexes, and where the database allows it its foreign keys; return their names."""
     dialect = conn.dialect.name
+    _in_transaction(conn)
     present = _present_indexes(conn, table)
     dropped = []
     if dialect in _DROPS_FOREIGN_KEYS:
@@ -116,6 +117,7 @@ def drop_secondary(conn: Connection, table: str) -> list[str]:
 def build_secondary(conn: Connection, table: str) -> list[str]:
     """Build whichever of the table's secondary indexes and foreign keys are missing; return their names."""
     dialect = conn.dialect.name
+    _in_transaction(conn)
     present = _present_indexes(conn, table)
     built = []
     for index in secondary_indexes(table):
@@ -153,6 +155,14 @@ def build_missing_secondary(engine: Engine) -> dict[str, list[str]]:
                 built[table] = names
             conn.commit()
     return built
+
+
+def _in_transaction(conn: Connection) -> None:
+    """SQLite's Python driver opens a transaction before DML only, so DDL first in a unit of work would commit at
+    once: begin one explicitly (with the write lock, as ``SqlHiringRows.lock`` does), so the DDL commits or rolls
+    back with the rest."""
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _missing(conn: Connection, table: str) -> bool:

@@ -69,14 +69,19 @@ def _bounded_lines(text: IO[str], limit: int, oversized: set[int]) -> Iterator[s
             return
         number += 1
         if len(line) >= limit and not line.endswith(("\n", "\r")):
-            while True:  # drop the rest of the over-long line without holding it
-                rest = text.readline(limit)
-                if not rest or rest.endswith(("\n", "\r")):
-                    break
+            _skip_rest_of_line(text, limit)
             oversized.add(number)
             yield "\n"
         else:
             yield line
+
+
+def _skip_rest_of_line(text: IO[str], limit: int) -> None:
+    """Drop the rest of an over-long line without holding it."""
+    while True:
+        rest = text.readline(limit)
+        if not rest or rest.endswith(("\n", "\r")):
+            return
 
 
 def csv_records(
@@ -90,7 +95,7 @@ def csv_records(
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[type-var]
     oversized: set[int] = set()
     if parse_line is not None:
-        yield from _fast_records(_bounded_lines(text, limit, oversized), oversized, limit, parse_line)
+        yield from _fast_records(text, limit, parse_line)
         return
     reader = csv.reader(_bounded_lines(text, limit, oversized), skipinitialspace=True)
     last_line = 0
@@ -132,16 +137,19 @@ class _Feed:
         return line
 
 
-def _fast_records(
-    lines: Iterator[str], oversized: set[int], limit: int, parse_line: LineParser
-) -> Iterator[tuple[int, Any]]:
+def _fast_records(text: IO[str], limit: int, parse_line: LineParser) -> Iterator[tuple[int, Any]]:
     """``csv_records`` with a fast path: a line ``parse_line`` takes is its entity; any other goes through csv.reader,
     which reads on for a quoted field that spans lines, exactly as it would have read the whole file."""
-    feed = _Feed(lines)
+    feed = _Feed(_bounded_lines(text, limit, set()))
     reader = csv.reader(feed, skipinitialspace=True)
+    readline = text.readline
     number = 0
-    for line in lines:
+    while line := readline(limit):
         number += 1
+        if len(line) >= limit and not line.endswith(("\n", "\r")):
+            _skip_rest_of_line(text, limit)
+            yield number, line_too_long(limit)
+            continue
         entity = parse_line(line)
         if entity is not None:
             yield number, entity
@@ -159,8 +167,6 @@ def _fast_records(
         start = number
         number += reader.line_num - before - 1
         if not fields:
-            if start in oversized:
-                yield start, line_too_long(limit)
             continue
         if len(fields) == 1 and not fields[0].strip():
             continue

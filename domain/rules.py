@@ -10,7 +10,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 MAX_ID = 2**31 - 1
 # Counted in UTF-16 code units, as SQL Server counts NVARCHAR(100): a character beyond U+FFFF
@@ -207,56 +207,31 @@ def accept_datetime(value: object) -> datetime | None:
     return None
 
 
-# The canonical form of each field, for a CSV line parsed by one pattern (``TableSpec.parse_line``): what
-# the pattern below captures, turned into the clean value, or None for "take the full path". A captured
-# value is exactly the field csv.reader gives, and each returns only what its parser returns unchanged.
-CANONICAL_ID = "([1-9][0-9]{0,8})"  # below MAX_ID: int() is the whole check
-CANONICAL_NAME = '([^",\r\n]{1,100})'
-CANONICAL_DATETIME = "([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})Z"
+# The canonical form of each field, for a CSV line parsed by one pattern (``TableSpec.parse_line``): what the
+# pattern captures is exactly the field csv.reader gives, and the checks below take only what the field's parser
+# returns unchanged; anything else is None, "take the full path". The pattern does most of the work: ids of up
+# to nine digits without a leading zero (below MAX_ID), names with no quote, comma, line break or edge space,
+# and UTC times in the years the rules accept, so that the date itself is all ``datetime.fromisoformat`` checks.
+CANONICAL_ID = "([1-9][0-9]{0,8})"
+CANONICAL_NAME = '([^", \r\n](?:[^",\r\n]{0,98}[^", \r\n])?)'
+CANONICAL_DATETIME = "((?:19[0-9][0-9]|20[0-9][0-9]|2100)-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9])Z"
 
 
 def canonical_name(text: str) -> str | None:
-    """A captured name that ``parse_name`` returns unchanged, else None."""
-    if text.isascii():
-        # Printable ASCII with no space at either end: nothing to strip, every character but the space visible.
-        return text if text.isprintable() and text[0] != " " and text[-1] != " " else None
+    """A name the pattern captured that ``parse_name`` returns unchanged, else None."""
+    if text.isascii() and text.isprintable():  # every printable ASCII character but the space is visible
+        return text
     return _canonical_unicode_name(text)
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _canonical_unicode_name(text: str) -> str | None:
+    # Memoised: a file holds far fewer distinct names than rows, and the Unicode checks cost a pass per character.
     return text if accept_name(text) == text else None
-
-
-def canonical_datetime(text: str) -> datetime | None:
-    """``YYYY-MM-DDTHH:MM:SS`` of ``...Z``: the day's check is memoised, as a file holds few days."""
-    day = text[:10]
-    valid = _valid_days.get(day)
-    if valid is None:
-        valid = _valid_day(day)
-        if len(_valid_days) < MAX_MEMOISED_DAYS:
-            _valid_days[day] = valid
-    if not valid:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-MAX_MEMOISED_DAYS = 1 << 17  # every day from 1900 to 2100 is 73 415; the rest are the invalid ones a file holds
-_valid_days: dict[str, bool] = {}
 
 
 def canonical_datetime_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _valid_day(day: str) -> bool:
-    try:
-        return MIN_YEAR <= date.fromisoformat(day).year <= MAX_YEAR
-    except ValueError:
-        return False
 
 
 def _shorten(text: str, limit: int = 40) -> str:

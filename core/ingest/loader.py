@@ -355,27 +355,34 @@ class _Load:
         """The batch step: references, duplicates (in the batch, then stored), the new rows, the rejections."""
         name = self.spec.name
         candidates = self._check_references(tx, valid, rejected)
-        unique: dict[int, Valid] = {}
         already: list[int] = []
-        for item in candidates:
-            row = item[2]
-            seen = unique.get(row[0])
-            if seen is None:
-                unique[row[0]] = item
-            elif seen[2] == row:
-                already.append(row[0])
-            else:
-                rejected.append(self._reject(item[0], item[1], [conflict(name, row[0])]))
+        ids = [item[2][0] for item in candidates]
+        if len(set(ids)) == len(ids):  # no id twice in the batch, the common case: no loop per row
+            unique = dict(zip(ids, candidates, strict=True))
+        else:
+            unique = {}
+            for item in candidates:
+                row = item[2]
+                seen = unique.get(row[0])
+                if seen is None:
+                    unique[row[0]] = item
+                elif seen[2] == row:
+                    already.append(row[0])
+                else:
+                    rejected.append(self._reject(item[0], item[1], [conflict(name, row[0])]))
         stored = tx.rows.existing(name, list(unique)) if unique else {}
-        fresh = []
-        for row_id, item in unique.items():
-            old = stored.get(row_id)
-            if old is None:
-                fresh.append(item[2])
-            elif tuple(old) == tuple(item[2]):
-                already.append(row_id)
-            else:
-                rejected.append(self._reject(item[0], item[1], [conflict(name, row_id)]))
+        if not stored:  # none of them stored yet, the common case of a load
+            fresh = [item[2] for item in unique.values()]
+        else:
+            fresh = []
+            for row_id, item in unique.items():
+                old = stored.get(row_id)
+                if old is None:
+                    fresh.append(item[2])
+                elif tuple(old) == tuple(item[2]):
+                    already.append(row_id)
+                else:
+                    rejected.append(self._reject(item[0], item[1], [conflict(name, row_id)]))
         if fresh:
             tx.rows.insert(name, fresh)
         for row in rejected:

@@ -240,10 +240,13 @@ class SqlHiringRows(HiringRows):
             self._conn.execute(update_by_id_statement(t), params)
 
     def drop_secondary(self, table: str) -> None:
-        bulk.drop_secondary(self._conn, table)
+        # Two parts of one file may each start a bulk load: PostgreSQL's deadlock between their DDL is a conflict.
+        with _conflicts():
+            bulk.drop_secondary(self._conn, table)
 
     def build_secondary(self, table: str) -> None:
-        bulk.build_secondary(self._conn, table)
+        with _conflicts():
+            bulk.build_secondary(self._conn, table)
 
     def analyze(self, table: str) -> None:
         bulk.analyze(self._conn, table)

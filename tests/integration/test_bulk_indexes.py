@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from core.ingest.loader import ingest_sources
+from core.sample import write_sample
+from domain.entities import TABLES
 from infra.db.bulk import build_missing_secondary, build_secondary, drop_secondary
 from infra.db.engine import create_schema, make_engine
 from infra.db.schema import departments, hired_employees, jobs
+from infra.db.unit_of_work import SqlDatabase
+from infra.storage.local import LocalFolderStorage
 
 SECONDARY = {
     "ix_hired_employees_datetime",
@@ -62,4 +68,21 @@ def test_a_drop_rolled_back_with_its_transaction_leaves_every_index(database_url
         drop_secondary(conn, "hired_employees")
         conn.rollback()
     assert build_missing_secondary(engine) == {}
+    engine.dispose()
+
+
+def test_a_load_ends_with_the_tables_statistics_refreshed(database_url: str, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    create_schema(engine)
+    storage = LocalFolderStorage(tmp_path)
+    write_sample(storage, employees=300)
+    ingest_sources(SqlDatabase(engine), storage, {t: f"{t}.csv" for t in TABLES}, job_id="job-1")
+
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            analysed = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'hired_employees' AND idx LIKE 'ix_%'"
+            assert conn.execute(text(analysed)).scalar_one() == 3
+        else:
+            analysed = "SELECT reltuples FROM pg_class WHERE relname = 'hired_employees'"
+            assert conn.execute(text(analysed)).scalar_one() > 0
     engine.dispose()

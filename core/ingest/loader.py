@@ -33,7 +33,7 @@ BATCH_SIZE = 1000
 # Bulk mode: a load of at least this many rows, and at least 1/BULK_SHARE of the rows already stored,
 # drops its table's secondary indexes for the load and builds them after (README, Performance).
 BULK_MIN_ROWS = 50_000
-BULK_SHARE = 8
+BULK_SHARE = 4
 MAX_REQUEST_ROWS = 1000
 MAX_RAW_CHARS = 2000
 WRITE_RETRIES = 3

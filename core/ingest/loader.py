@@ -263,23 +263,27 @@ class _Load:
             self.indexes_pending = False
         return self.counts
 
-    def _finish(self, tx: UnitOfWork) -> None:
+    def _finish(self, tx: UnitOfWork, *, checkpoint: bool = True) -> None:
         """The end of a whole load, in its last unit of work: the indexes a bulk load dropped, fresh statistics."""
         if not self.finishes_load:
             return
         name = self.spec.name
         if self.indexes_pending:
             tx.rows.build_secondary(name)
-            if self.job_id:
+            if self.job_id and checkpoint:
                 tx.checkpoints.save(self.job_id, self.checkpoint_key, Checkpoint(self.position, self.counts))
         tx.rows.analyze(name)
 
     def _build_after_failure(self) -> None:
         """A bulk load that stops on an error or a cancellation builds its indexes before it gives up; if even that
-        fails, the checkpoint still says they are pending, for the resumed job or the next process start."""
+        fails, the checkpoint still says they are pending, for the resumed job or the next process start.
+
+        The checkpoint is left as it is: the job may have gone on in another worker, which owns it now (a resumed
+        load that finds it pending builds what is missing at its end, which is then nothing).
+        """
         try:
             with self.uow() as tx:
-                self._finish(tx)
+                self._finish(tx, checkpoint=False)
                 tx.commit()
             self.indexes_pending = False
         except Exception:

@@ -63,6 +63,21 @@ class HiringRows(abc.ABC):
     def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
         """Overwrite the stored rows that have these rows' ids."""
 
+    @abc.abstractmethod
+    def drop_secondary(self, table: str) -> None:
+        """Bulk mode: drop the table's secondary indexes (and where the database allows, its foreign keys).
+
+        The primary key stays. Idempotent; commits with the unit of work.
+        """
+
+    @abc.abstractmethod
+    def build_secondary(self, table: str) -> None:
+        """Build whichever of the table's secondary indexes and foreign keys are missing. Idempotent."""
+
+    @abc.abstractmethod
+    def analyze(self, table: str) -> None:
+        """Refresh the database's statistics of the table, so that queries plan on its indexes."""
+
 
 class UnitOfWork(abc.ABC):
     """One transaction: its repositories share it; nothing is kept unless ``commit()`` is called."""

@@ -39,10 +39,15 @@ class TableCounts:
 
 @dataclass
 class Checkpoint:
-    """How far a job got in one source: every record up to ``position`` is committed."""
+    """How far a job got in one source: every record up to ``position`` is committed.
+
+    ``indexes_pending``: the load runs in bulk mode, its table's secondary indexes (and, where the database
+    allows, its foreign keys) dropped until it ends; whoever finds it set after a crash builds them.
+    """
 
     position: int
     counts: TableCounts = field(default_factory=TableCounts)
+    indexes_pending: bool = False
 
 
 @dataclass

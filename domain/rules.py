@@ -6,6 +6,7 @@ either the clean value or a ``Reason``. They never raise for bad input.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -204,6 +205,33 @@ def accept_datetime(value: object) -> datetime | None:
     if moment.tzinfo is UTC and MIN_YEAR <= moment.year <= MAX_YEAR:
         return datetime.combine(moment.date(), moment.time())
     return None
+
+
+# The canonical form of each field, for a CSV line parsed by one pattern (``TableSpec.parse_line``): what the
+# pattern captures is exactly the field csv.reader gives, and the checks below take only what the field's parser
+# returns unchanged; anything else is None, "take the full path". The pattern does most of the work: ids of up
+# to nine digits without a leading zero (below MAX_ID), names with no quote, comma, line break or edge space,
+# and UTC times in the years the rules accept, so that the date itself is all ``datetime.fromisoformat`` checks.
+CANONICAL_ID = "([1-9][0-9]{0,8})"
+CANONICAL_NAME = '([^", \r\n](?:[^",\r\n]{0,98}[^", \r\n])?)'
+CANONICAL_DATETIME = "((?:19[0-9][0-9]|20[0-9][0-9]|2100)-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9])Z"
+
+
+def canonical_name(text: str) -> str | None:
+    """A name the pattern captured that ``parse_name`` returns unchanged, else None."""
+    if text.isascii() and text.isprintable():  # every printable ASCII character but the space is visible
+        return text
+    return _canonical_unicode_name(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical_unicode_name(text: str) -> str | None:
+    # Memoised: a file holds far fewer distinct names than rows, and the Unicode checks cost a pass per character.
+    return text if accept_name(text) == text else None
+
+
+def canonical_datetime_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _shorten(text: str, limit: int = 40) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -19,6 +19,8 @@ from core.storage import BlobStorage
 from domain.entities import line_too_long, malformed_csv
 
 MAX_LINE_CHARS = 1 << 20
+# A line's entity when the line is in its table's canonical form, else None (``TableSpec.parse_line``).
+LineParser = Callable[[str], Any]
 BOM = b"\xef\xbb\xbf"
 csv.field_size_limit(MAX_LINE_CHARS)
 
@@ -67,23 +69,34 @@ def _bounded_lines(text: IO[str], limit: int, oversized: set[int]) -> Iterator[s
             return
         number += 1
         if len(line) >= limit and not line.endswith(("\n", "\r")):
-            while True:  # drop the rest of the over-long line without holding it
-                rest = text.readline(limit)
-                if not rest or rest.endswith(("\n", "\r")):
-                    break
+            _skip_rest_of_line(text, limit)
             oversized.add(number)
             yield "\n"
         else:
             yield line
 
 
-def csv_records(stream: IO[bytes], limit: int = MAX_LINE_CHARS) -> Iterator[tuple[int, Any]]:
+def _skip_rest_of_line(text: IO[str], limit: int) -> None:
+    """Drop the rest of an over-long line without holding it."""
+    while True:
+        rest = text.readline(limit)
+        if not rest or rest.endswith(("\n", "\r")):
+            return
+
+
+def csv_records(
+    stream: IO[bytes], limit: int = MAX_LINE_CHARS, parse_line: LineParser | None = None
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, fields)`` for each record; a line that cannot be read yields a ``Reason``.
 
-    Blank lines are skipped: they carry no record.
+    Blank lines are skipped: they carry no record. With ``parse_line``, a line it takes yields
+    ``(line_number, entity)`` instead, without going through csv.reader.
     """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[type-var]
     oversized: set[int] = set()
+    if parse_line is not None:
+        yield from _fast_records(text, limit, parse_line)
+        return
     reader = csv.reader(_bounded_lines(text, limit, oversized), skipinitialspace=True)
     last_line = 0
     while True:
@@ -106,13 +119,69 @@ def csv_records(stream: IO[bytes], limit: int = MAX_LINE_CHARS) -> Iterator[tupl
         yield start, fields
 
 
-def range_records(stream: IO[bytes], part: ByteRange, limit: int = MAX_LINE_CHARS) -> Iterator[tuple[int, Any]]:
+class _Feed:
+    """The lines csv.reader reads: the one handed to it, then, for a record that spans lines, the next ones."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.first: str | None = None
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        line = self.first
+        if line is None:
+            return next(self.lines)
+        self.first = None
+        return line
+
+
+def _fast_records(text: IO[str], limit: int, parse_line: LineParser) -> Iterator[tuple[int, Any]]:
+    """``csv_records`` with a fast path: a line ``parse_line`` takes is its entity; any other goes through csv.reader,
+    which reads on for a quoted field that spans lines, exactly as it would have read the whole file."""
+    feed = _Feed(_bounded_lines(text, limit, set()))
+    reader = csv.reader(feed, skipinitialspace=True)
+    readline = text.readline
+    number = 0
+    while line := readline(limit):
+        number += 1
+        if len(line) >= limit and not line.endswith(("\n", "\r")):
+            _skip_rest_of_line(text, limit)
+            yield number, line_too_long(limit)
+            continue
+        entity = parse_line(line)
+        if entity is not None:
+            yield number, entity
+            continue
+        feed.first = line
+        before = reader.line_num
+        try:
+            fields = next(reader)
+        except StopIteration:  # pragma: no cover - the feed holds the line handed to it
+            return
+        except csv.Error as error:
+            yield number, malformed_csv(str(error))
+            number += reader.line_num - before - 1
+            continue
+        start = number
+        number += reader.line_num - before - 1
+        if not fields:
+            continue
+        if len(fields) == 1 and not fields[0].strip():
+            continue
+        yield start, fields
+
+
+def range_records(
+    stream: IO[bytes], part: ByteRange, limit: int = MAX_LINE_CHARS, parse_line: LineParser | None = None
+) -> Iterator[tuple[int, Any]]:
     """The records of one range, numbered by their line in the whole file."""
     if part.start > 0:
         # The reader drops a byte-order mark at its start; one that begins a later range is data.
         stream = io.BufferedReader(_Prefixed(BOM, stream), 1 << 16)
     offset = part.first_line - 1
-    for line, payload in csv_records(stream, limit):
+    for line, payload in csv_records(stream, limit, parse_line):
         yield line + offset, payload
 
 
@@ -122,7 +191,9 @@ class CsvSource:
     A context manager: leaving it closes the stream.
     """
 
-    def __init__(self, storage: BlobStorage, name: str, part: ByteRange | None = None) -> None:
+    def __init__(
+        self, storage: BlobStorage, name: str, part: ByteRange | None = None, parse_line: LineParser | None = None
+    ) -> None:
         self.name = name
         self.part = part
         if part is None:
@@ -132,8 +203,26 @@ class CsvSource:
             self.size = part.size
             raw = storage.open_range(name, part.start, part.end)
         self._counter = CountingReader(raw)
-        stream = io.BufferedReader(self._counter, 1 << 16)
-        self.records = csv_records(stream) if part is None else range_records(stream, part)
+        self._stream = io.BufferedReader(self._counter, 1 << 16)
+        if part is None:
+            self.records = csv_records(self._stream, parse_line=parse_line)
+        else:
+            self.records = range_records(self._stream, part, parse_line=parse_line)
+
+    def estimated_records(self) -> int | None:
+        """About how many records the source holds, from the lines in its first 64 KiB; None if its size is unknown.
+
+        Call it before reading the records.
+        """
+        if self.size is None:
+            return None
+        sample = self._stream.peek(1 << 16)[: 1 << 16]
+        if not sample:
+            return 0
+        lines = sample.count(b"\n") or sample.count(b"\r")
+        if len(sample) >= self.size:
+            return lines + (not sample.endswith((b"\n", b"\r")))
+        return max(1, self.size * lines // len(sample))
 
     @property
     def may_start_with_a_header(self) -> bool:

@@ -30,6 +30,10 @@ from domain.rules import Reason
 # One transaction per 1000 rows: large enough to amortise the commit, small enough
 # that a crash loses little work and a poller sees progress move.
 BATCH_SIZE = 1000
+# Bulk mode: a load of at least this many rows, and at least 1/BULK_SHARE of the rows already stored,
+# drops its table's secondary indexes for the load and builds them after (README, Performance).
+BULK_MIN_ROWS = 50_000
+BULK_SHARE = 4
 MAX_REQUEST_ROWS = 1000
 MAX_RAW_CHARS = 2000
 WRITE_RETRIES = 3
@@ -88,7 +92,7 @@ def ingest_blob(
     if job_id:
         with uow() as tx:
             checkpoint = tx.checkpoints.get(job_id, key)
-    with CsvSource(storage, blob_name, part) as source:
+    with CsvSource(storage, blob_name, part, spec.parse_line) as source:
 
         def batch_done(tx: UnitOfWork, counts: TableCounts, batch: BatchResult | None) -> None:
             if reporter is not None:
@@ -100,7 +104,20 @@ def ingest_blob(
         if window is not None:
             records = window.select(records, spec.is_header_record if source.may_start_with_a_header else None)
         load = _Load(uow, spec, blob_name, job_id, key, checkpoint, batch_size, batch_done if reporter else None)
+        expected = source.estimated_records()
+        if window is not None and expected is not None:
+            expected = max(0, expected - window.start)
+            if window.limit is not None:
+                expected = min(expected, window.limit)
+        load.whole_load(expected)
         return load.run(records, skip_header=source.may_start_with_a_header, reporter=reporter)
+
+
+def bulk_mode(incoming: int, stored: int) -> bool:
+    """Whether a load of about ``incoming`` rows into a table of ``stored`` rows builds the secondary indexes after
+    the load rather than during it: building them costs time in proportion to the whole table, keeping them
+    costs time in proportion to the rows loaded, much more per row (README, Performance, has the measurement)."""
+    return incoming >= max(BULK_MIN_ROWS, stored // BULK_SHARE)
 
 
 def ingest_sources(
@@ -189,10 +206,31 @@ class _Load:
         self.keep_details = keep_details
         self.rejected_rows: list[RejectedRow] = []
         self.existing_ids: list[int] = []
+        self.position = self.resume_after
+        self.indexes_pending = checkpoint.indexes_pending if checkpoint else False
+        # Set by ``whole_load``: about how many records the source holds, until the first batch decides on bulk mode.
+        self.expected_rows: int | None = None
+        self.finishes_load = False
+
+    def whole_load(self, expected_rows: int | None) -> None:
+        """This load is a whole source: it ends with the table's statistics refreshed, and, with a job to record
+        it in a checkpoint, it may run in bulk mode (decided with its first batch, from ``expected_rows``)."""
+        self.finishes_load = True
+        if self.job_id and self.resume_after == 0 and not self.indexes_pending:
+            self.expected_rows = expected_rows
 
     def run(
         self, records: Iterable[tuple[int, Any]], *, skip_header: bool, reporter: LoadReporter | None = None
     ) -> TableCounts:
+        try:
+            return self._run(records, skip_header, reporter)
+        except BaseException:
+            if self.indexes_pending:
+                self._build_after_failure()
+            raise
+
+    def _run(self, records: Iterable[tuple[int, Any]], skip_header: bool, reporter: LoadReporter | None) -> TableCounts:
+        entity = self.spec.entity
         validate = self.spec.validate
         validate_mapping = self.spec.validate_mapping
         resume_after = self.resume_after
@@ -209,9 +247,12 @@ class _Load:
                     continue
             if position <= resume_after:
                 continue
-            if type(payload) is list:
+            kind = type(payload)
+            if kind is entity:
+                result = payload
+            elif kind is list:
                 result = validate(payload)
-            elif type(payload) is Reason:
+            elif kind is Reason:
                 result = [payload]
             else:
                 result = validate_mapping(payload)
@@ -227,27 +268,70 @@ class _Load:
                 if reporter is not None and reporter.should_stop():
                     raise Cancelled()
         if valid or rejected:
-            self._commit_batch(valid, rejected, last_position)
-        elif self.batch_done is not None:
+            self._commit_batch(valid, rejected, last_position, last=True)
+        elif self.batch_done is not None or self.finishes_load:
             # The source ended on a batch boundary, or held nothing new: say once that it was read to its end.
             with self.uow() as tx:
-                self.batch_done(tx, self.counts, None)
+                self._finish(tx)
+                if self.batch_done is not None:
+                    self.batch_done(tx, self.counts, None)
                 tx.commit()
+            self.indexes_pending = False
         return self.counts
 
-    def _reject(self, position: int, payload: Any, reasons: list[Reason]) -> RejectedRow:
-        return RejectedRow(self.spec.name, self.source, position, raw_text(payload), reasons, self.job_id)
+    def _finish(self, tx: UnitOfWork, *, checkpoint: bool = True) -> None:
+        """The end of a whole load, in its last unit of work: the indexes a bulk load dropped, fresh statistics."""
+        if not self.finishes_load:
+            return
+        name = self.spec.name
+        if self.indexes_pending:
+            tx.rows.build_secondary(name)
+            if self.job_id and checkpoint:
+                tx.checkpoints.save(self.job_id, self.checkpoint_key, Checkpoint(self.position, self.counts))
+        tx.rows.analyze(name)
 
-    def _commit_batch(self, valid: list[Valid], rejected: list[RejectedRow], last_position: int) -> None:
-        """Write one batch, its rejections, its checkpoint and its progress in one unit of work; again on a conflict."""
+    def _build_after_failure(self) -> None:
+        """A bulk load that stops on an error or a cancellation builds its indexes before it gives up; if even that
+        fails, the checkpoint still says they are pending, for the resumed job or the next process start.
+
+        The checkpoint is left as it is: the job may have gone on in another worker, which owns it now (a resumed
+        load that finds it pending builds what is missing at its end, which is then nothing).
+        """
+        try:
+            with self.uow() as tx:
+                self._finish(tx, checkpoint=False)
+                tx.commit()
+            self.indexes_pending = False
+        except Exception:
+            log.exception("the indexes of %s could not be built after the load stopped", self.spec.name)
+
+    def _reject(self, position: int, payload: Any, reasons: list[Reason]) -> RejectedRow:
+        raw = self.spec.line_of(payload) if type(payload) is self.spec.entity else raw_text(payload)
+        return RejectedRow(self.spec.name, self.source, position, raw, reasons, self.job_id)
+
+    def _commit_batch(
+        self, valid: list[Valid], rejected: list[RejectedRow], last_position: int, *, last: bool = False
+    ) -> None:
+        """Write one batch, its rejections, its checkpoint and its progress in one unit of work; again on a conflict.
+
+        The first batch of a large load also drops the table's secondary indexes (bulk mode), and the last one
+        builds them again: the checkpoint that commits with each says whether they are pending.
+        """
         self.batch_number += 1
         for attempt in range(WRITE_RETRIES):
             try:
                 with self.uow() as tx:
+                    pending = self.indexes_pending or self._enter_bulk_mode(tx)
                     batch = self._write(tx, valid, list(rejected))
                     counts = self.counts.plus(batch.counts)
+                    if last and self.finishes_load:
+                        if pending:
+                            tx.rows.build_secondary(self.spec.name)
+                            pending = False
+                        tx.rows.analyze(self.spec.name)
                     if self.job_id:
-                        tx.checkpoints.save(self.job_id, self.checkpoint_key, Checkpoint(last_position, counts))
+                        checkpoint = Checkpoint(last_position, counts, pending)
+                        tx.checkpoints.save(self.job_id, self.checkpoint_key, checkpoint)
                     if self.batch_done is not None:
                         self.batch_done(tx, counts, batch)
                     tx.commit()
@@ -258,6 +342,9 @@ class _Load:
                 for ids in self.known_refs.values():
                     ids.clear()
         self.counts = counts
+        self.position = last_position
+        self.indexes_pending = pending
+        self.expected_rows = None
         # One line per rejected row at DEBUG only: a large load can reject thousands, and the job's summary
         # line and ``rejected_rows`` already say how many and why.
         if log.isEnabledFor(logging.DEBUG):
@@ -274,31 +361,51 @@ class _Load:
             self.rejected_rows.extend(batch.rejected)
             self.existing_ids.extend(batch.already_exists)
 
+    def _enter_bulk_mode(self, tx: UnitOfWork) -> bool:
+        """With the first batch of a whole load: whether it is large against its table, and if so the drop."""
+        if self.expected_rows is None or not bulk_mode(self.expected_rows, tx.rows.count(self.spec.name)):
+            return False
+        log.info(
+            "bulk mode: %s built after the load of about %s rows",
+            self.spec.name,
+            self.expected_rows,
+            extra={"job_id": self.job_id},
+        )
+        tx.rows.drop_secondary(self.spec.name)
+        return True
+
     def _write(self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow]) -> BatchResult:
         """The batch step: references, duplicates (in the batch, then stored), the new rows, the rejections."""
         name = self.spec.name
         candidates = self._check_references(tx, valid, rejected)
-        unique: dict[int, Valid] = {}
         already: list[int] = []
-        for item in candidates:
-            row = item[2]
-            seen = unique.get(row[0])
-            if seen is None:
-                unique[row[0]] = item
-            elif seen[2] == row:
-                already.append(row[0])
-            else:
-                rejected.append(self._reject(item[0], item[1], [conflict(name, row[0])]))
+        ids = [item[2][0] for item in candidates]
+        if len(set(ids)) == len(ids):  # no id twice in the batch, the common case: no loop per row
+            unique = dict(zip(ids, candidates, strict=True))
+        else:
+            unique = {}
+            for item in candidates:
+                row = item[2]
+                seen = unique.get(row[0])
+                if seen is None:
+                    unique[row[0]] = item
+                elif seen[2] == row:
+                    already.append(row[0])
+                else:
+                    rejected.append(self._reject(item[0], item[1], [conflict(name, row[0])]))
         stored = tx.rows.existing(name, list(unique)) if unique else {}
-        fresh = []
-        for row_id, item in unique.items():
-            old = stored.get(row_id)
-            if old is None:
-                fresh.append(item[2])
-            elif tuple(old) == tuple(item[2]):
-                already.append(row_id)
-            else:
-                rejected.append(self._reject(item[0], item[1], [conflict(name, row_id)]))
+        if not stored:  # none of them stored yet, the common case of a load
+            fresh = [item[2] for item in unique.values()]
+        else:
+            fresh = []
+            for row_id, item in unique.items():
+                old = stored.get(row_id)
+                if old is None:
+                    fresh.append(item[2])
+                elif tuple(old) == tuple(item[2]):
+                    already.append(row_id)
+                else:
+                    rejected.append(self._reject(item[0], item[1], [conflict(name, row_id)]))
         if fresh:
             tx.rows.insert(name, fresh)
         for row in rejected:

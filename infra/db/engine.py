@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -15,7 +16,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from domain.errors import ConfigurationError, Unavailable
+from infra.db.bulk import build_missing_secondary
 from infra.db.upgrade import upgrade_schema
+
+log = logging.getLogger("hireflow.db")
 
 
 def normalise_url(url: str) -> str:
@@ -167,8 +171,12 @@ def _take_turn_before_writing(
 
 
 def create_schema(engine: Engine) -> None:
-    """Bring the schema to the newest migration (``infra/db/upgrade.py``). Safe to run again, and at once."""
+    """Bring the schema to the newest migration (``infra/db/upgrade.py``), then build any secondary index a bulk
+    load that crashed left missing (``infra/db/bulk.py``). Safe to run again, and at once."""
     upgrade_schema(engine)
+    built = build_missing_secondary(engine)
+    for table, names in built.items():
+        log.warning("built %s of %s, left missing by a bulk load that stopped", ", ".join(names), table)
 
 
 @contextmanager

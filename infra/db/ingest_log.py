@@ -100,10 +100,16 @@ class SqlCheckpoints(Checkpoints):
         row = self._conn.execute(query).mappings().first()
         if row is None:
             return None
-        return Checkpoint(row["position"], TableCounts(**{name: row[name] for name in COUNT_FIELDS}))
+        counts = TableCounts(**{name: row[name] for name in COUNT_FIELDS})
+        return Checkpoint(row["position"], counts, bool(row["indexes_pending"]))
 
     def save(self, job_id: str, key: str, checkpoint: Checkpoint) -> None:
-        values = {"position": checkpoint.position, "updated_at": to_column(utcnow()), **checkpoint.counts.as_dict()}
+        values = {
+            "position": checkpoint.position,
+            "updated_at": to_column(utcnow()),
+            "indexes_pending": checkpoint.indexes_pending,
+            **checkpoint.counts.as_dict(),
+        }
         if uses_psycopg(self._conn.dialect):
             row = {"job_id": job_id, "table_name": key, **values}
             with driver_cursor(self._conn, POSTGRES_SAVE_CHECKPOINT) as cursor:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Unicode,
     UnicodeText,
+    false,
 )
 
 metadata = MetaData()
@@ -77,6 +78,8 @@ ingest_checkpoints = Table(
     Column("already_exists", BigInteger, nullable=False),
     Column("rejected", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=False), nullable=False),
+    # A bulk load's secondary indexes are dropped until it ends (infra/db/bulk.py).
+    Column("indexes_pending", Boolean, nullable=False, server_default=false()),
 )
 
 # One row per committed batch of a load, in the shape the original service answered (see domain.loads.BatchSummary).

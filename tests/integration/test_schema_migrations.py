@@ -159,6 +159,10 @@ def test_init_db_brings_a_database_an_old_release_made_to_head_keeping_every_row
         assert REPORT_INDEXES <= index_names(shape(conn))
         after = every_row(conn)
     assert before.pop("hireflow_schema") == [(1,)]
+    # Revision 0006 gives each checkpoint indexes_pending, false for the loads made before it.
+    checkpoints = after.pop("ingest_checkpoints")
+    assert [row[:-1] for row in checkpoints] == before.pop("ingest_checkpoints")
+    assert {bool(row[-1]) for row in checkpoints} == {False}
     assert after == {"background_jobs": [], "ingest_batches": [], **before}
     assert [len(after[t]) for t in ("departments", "jobs", "hired_employees", "rejected_rows")] == [12, 183, 1929, 70]
     # The revision the database was taken to be at makes exactly what that release's init-db made.

@@ -36,6 +36,7 @@ class FakeDatabase(TableSnapshots):
         self.rejected: list[RejectedRow] = []
         self.checkpoints: dict[tuple[str, str], Checkpoint] = {}
         self.batches: dict[tuple[str, str], list[BatchSummary]] = {}
+        self.indexes_dropped: set[str] = set()
         self.jobs: dict[str, BackgroundJob] = {}
         self.reports: list[tuple[str, JobProgress | None]] = []
         self.log: list[tuple[str, str]] = []
@@ -88,6 +89,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.new_rejections: list[RejectedRow] = []
         self.saved: dict[tuple[str, str], Checkpoint] = {}
         self.new_batches: dict[tuple[str, str], list[BatchSummary]] = {}
+        self.indexes_dropped = set(db.indexes_dropped)
         self.jobs_before = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.working_jobs = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.holds_turn = False
@@ -121,6 +123,7 @@ class FakeUnitOfWork(UnitOfWork):
         db.checkpoints.update(self.saved)
         for key, added in self.new_batches.items():
             db.batches[key] = [*db.batches.get(key, []), *added]
+        db.indexes_dropped = self.indexes_dropped
         changed = {job_id: job for job_id, job in self.working_jobs.items() if self.jobs_before.get(job_id) != job}
         db.jobs.update(changed)
         db.reports.extend(self.jobs.reports)
@@ -183,6 +186,17 @@ class FakeHiringRows(HiringRows):
         stored = self._table(table)
         for row in rows:
             stored[row[0]] = tuple(row)
+
+    def drop_secondary(self, table: str) -> None:
+        self.log.append(("drop_secondary", table))
+        self.uow.indexes_dropped.add(table)
+
+    def build_secondary(self, table: str) -> None:
+        self.log.append(("build_secondary", table))
+        self.uow.indexes_dropped.discard(table)
+
+    def analyze(self, table: str) -> None:
+        self.log.append(("analyze", table))
 
 
 class FakeRejections(Rejections):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from domain.entities import DEPARTMENTS, HIRED_EMPLOYEES, JOBS, HiredEmployee
+from core.ingest.csv_source import BOM, csv_records
+from core.ingest.loader import raw_text
+from domain.entities import DEPARTMENTS, HIRED_EMPLOYEES, JOBS, HiredEmployee, TableSpec
 from domain.rules import (
     MAX_ID,
     MAX_YEAR,
@@ -155,3 +159,166 @@ def test_an_offset_other_than_utc_is_left_to_the_full_rule_which_converts_it() -
     assert HIRED_EMPLOYEES.validate(["1", "Ana", "2021-11-07T04:48:42+02:00", "2", "3"]).datetime == datetime(
         2021, 11, 7, 2, 48, 42
     )
+
+
+# --- The fast path of a CSV load: a canonical line parsed by one pattern, every other line through csv.reader
+# and the full rules. Over whole files, both must give the same records, outcomes and raw texts.
+
+CANONICAL_EMPLOYEE = "17,Harold Vogt,2021-11-07T02:48:42Z,2,96"
+# A value for each reason code a CSV field can earn, and values that look canonical but are not quite.
+ADVERSARIAL_FIELDS = [
+    "",  # missing
+    "  ",
+    "abc",  # not_an_integer, invalid_datetime
+    "+7",
+    "07",
+    "0",  # out_of_range
+    "999999999",
+    "1000000000",
+    "2147483647",
+    "2147483648",
+    "99999999999",
+    "x" * 100,
+    "x" * 101,  # too_long
+    "\U0001f600" * 50,
+    "\U0001f600" * 51,
+    "Ana\x01Silva",  # control_characters
+    "Ana\x85Silva",
+    "abc\u202edcba",  # bidi_control_characters
+    "\u200b",  # no_visible_characters
+    "\u3164",
+    " Ana",
+    "Ana ",
+    "Ana\u00a0",
+    "Zoë Brontë",
+    "Jose\u0301",
+    "2021-11-07T02:48:42Z",
+    "2021-11-07T02:48:42",  # missing_timezone
+    "2021-11-07T02:48:42+02:00",
+    "2021-11-07T02:48:42+00:00",
+    "2021-11-07 02:48:42Z",
+    "2021-02-29T00:00:00Z",
+    "2020-02-29T00:00:00Z",
+    "2021-13-01T00:00:00Z",
+    "2021-11-07T24:00:00Z",
+    "2021-11-07T23:60:00Z",
+    "2021-11-07T23:59:60Z",
+    "1899-12-31T23:59:59Z",
+    "1900-01-01T00:00:00Z",
+    "2100-12-31T23:59:59Z",
+    "2101-01-01T00:00:00Z",
+    "2021-11-07T02:48:42.5Z",
+    "2021-11-07T02:48:42z",
+]
+csv_field = st.one_of(
+    st.sampled_from(ADVERSARIAL_FIELDS),
+    st.integers(min_value=1, max_value=MAX_ID + 5).map(str),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
+    moments.map(lambda m: m.strftime("%Y-%m-%dT%H:%M:%SZ")),
+)
+# Ids of up to nine digits are canonical; a ten-digit one (up to MAX_ID) takes the full path.
+canonical_ids = st.integers(min_value=1, max_value=999_999_999)
+canonical_employee = st.builds(
+    lambda i, name, moment, d, j: f"{i},{name},{moment:%Y-%m-%dT%H:%M:%SZ},{d},{j}",
+    canonical_ids,
+    st.sampled_from(["Harold Vogt", "Zoë Brontë", "Søren Hofer", "x" * 100, "A", "Ana  Silva", "O'Neil-Smith"]),
+    st.one_of(moments, near_year_limits),
+    canonical_ids,
+    canonical_ids,
+)
+
+
+@st.composite
+def csv_line(draw: st.DrawFn) -> str:
+    """One record as a file may hold it: plain, with quoted fields (commas, quotes, line breaks inside), with a space
+    after a comma, with too few or too many fields."""
+    if draw(st.booleans()):
+        return draw(st.one_of(canonical_employee, st.just(CANONICAL_EMPLOYEE)))
+    fields = draw(st.lists(csv_field, min_size=1, max_size=6))
+    parts = []
+    for value in fields:
+        style = draw(st.sampled_from(["plain", "plain", "quoted", "space"]))
+        if style == "quoted" or any(c in value for c in ',"\r\n'):
+            value = '"' + value.replace('"', '""') + '"'
+        parts.append((" " if style == "space" else "") + value)
+    return ",".join(parts)
+
+
+@st.composite
+def csv_file(draw: st.DrawFn) -> bytes:
+    """Records and the quirks between them: a byte-order mark, CRLF, CR or LF ends, blank lines, a header, bytes
+    that are not UTF-8, an unclosed quote, a missing final newline."""
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines = draw(
+        st.lists(
+            st.one_of(
+                csv_line(),
+                csv_line(),
+                st.sampled_from(["", "   ", "id,name,datetime,department_id,job_id", '1,"open quote', "\x00"]),
+            ),
+            max_size=8,
+        )
+    )
+    text = ending.join(lines) + draw(st.sampled_from([ending, ""]))
+    data = text.encode("utf-8", "surrogatepass" if draw(st.booleans()) else "replace")
+    if draw(st.booleans()) and data:
+        at = draw(st.integers(min_value=0, max_value=len(data)))
+        data = data[:at] + draw(st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80"])) + data[at:]
+    return (BOM if draw(st.booleans()) else b"") + data
+
+
+def outcomes(spec: TableSpec, data: bytes, *, fast: bool, limit: int = 60) -> list[tuple[int, object, str]]:
+    """Each record's line, then its entity or reasons, then the raw text a rejection would log."""
+    records = csv_records(io.BytesIO(data), limit, spec.parse_line if fast else None)
+    seen: list[tuple[int, object, str]] = []
+    for line, payload in records:
+        if type(payload) is spec.entity:
+            seen.append((line, payload, spec.line_of(payload)))
+        elif type(payload) is Reason:
+            seen.append((line, [payload], raw_text(payload)))
+        else:
+            seen.append((line, spec.validate(payload), raw_text(payload)))
+    return seen
+
+
+@settings(max_examples=600)
+@given(csv_file())
+@example(b"\xef\xbb\xbf17,Harold Vogt,2021-11-07T02:48:42Z,2,96\r\n")
+@example(b'17,Harold Vogt,2021-11-07T02:48:42Z,2,96\n1,"two\n17,Harold Vogt,2021-11-07T02:48:42Z,2,96\n"\n')
+@example(b"17,Harold Vogt,2021-11-07T02:48:42Z,2,96\r17,Harold Vogt,2021-11-07T02:48:42Z,2,96")
+@example(b"17, Harold Vogt,2021-11-07T02:48:42Z,2,96\n17,Harold Vogt ,2021-11-07T02:48:42Z,2,96\n")
+@example(b"17,Harold Vogt,2021-11-07T02:48:42Z,2,96," + b"x" * 80 + b"\n17,A,2021-11-07T02:48:42Z,2,96\n")
+@example(b'1,"open quote\n17,Harold Vogt,2021-11-07T02:48:42Z,2,96\n')
+@example(b"17,Harold \xffVogt,2021-11-07T02:48:42Z,2,96\n")
+def test_a_file_read_through_the_fast_path_gives_the_records_the_full_rules_give(data: bytes) -> None:
+    for spec in (HIRED_EMPLOYEES, DEPARTMENTS):
+        assert outcomes(spec, data, fast=True) == outcomes(spec, data, fast=False)
+
+
+@settings(max_examples=400)
+@given(canonical_employee)
+def test_a_canonical_line_takes_the_fast_path_unless_a_rule_refuses_it(line: str) -> None:
+    fields = next(csv.reader([line]))
+    parsed = HIRED_EMPLOYEES.parse_line(line + "\n")
+    full = HIRED_EMPLOYEES.validate(fields)
+    assert parsed == (full if type(full) is HiredEmployee and fields[1] == full.name else None)
+    if parsed is not None:
+        assert HIRED_EMPLOYEES.line_of(parsed) == line == raw_text(fields)
+
+
+def test_the_fast_path_takes_plain_lines_and_leaves_every_other_to_the_full_rules() -> None:
+    assert HIRED_EMPLOYEES.parse_line(CANONICAL_EMPLOYEE + "\n") == HiredEmployee(
+        17, "Harold Vogt", datetime(2021, 11, 7, 2, 48, 42), 2, 96
+    )
+    assert JOBS.parse_line("3,Recruiter\r\n") == (3, "Recruiter")
+    for line in ADVERSARIAL_FIELDS:
+        assert HIRED_EMPLOYEES.parse_line(f"17,{line},2021-11-07T02:48:42Z,2,96") in (
+            None,
+            HiredEmployee(17, line, datetime(2021, 11, 7, 2, 48, 42), 2, 96),
+        )
+    for line in [
+        "017,Ana,2021-11-07T02:48:42Z,2,96",
+        '17,"Ana",2021-11-07T02:48:42Z,2,96',
+        "17,Ana,2021-11-07T02:48:42Z,2",
+    ]:
+        assert HIRED_EMPLOYEES.parse_line(line) is None

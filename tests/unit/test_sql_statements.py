@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert
 from sqlalchemy.dialects import mssql
 
@@ -113,3 +115,45 @@ def test_reading_rows_back_compiles_for_sql_server_with_top_and_the_id_order() -
     for name in ("department_id = ", "job_id = ", "datetime >= ", "datetime < ", "id > ", "id >= ", "id <= "):
         assert f"hired_employees.{name}" in paged
     assert str(row_statement("jobs", 7).compile(dialect=dialect)).endswith("WHERE jobs.id = :id_1")
+
+
+def test_the_bulk_mode_ddl_compiles_for_sql_server_as_for_postgresql() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from infra.db.bulk import (
+        add_foreign_key_statement,
+        analyze_statement,
+        create_index_statement,
+        drop_foreign_key_statement,
+        drop_index_statement,
+        foreign_keys,
+        secondary_indexes,
+    )
+
+    def compiled(dialect: Any) -> list[str]:
+        name = dialect.name
+        sql = [
+            str(drop_index_statement(i, name).compile(dialect=dialect)) for i in secondary_indexes("hired_employees")
+        ]
+        sql += [
+            str(create_index_statement(i, name).compile(dialect=dialect)) for i in secondary_indexes("hired_employees")
+        ]
+        for key in foreign_keys("hired_employees"):
+            sql += [str(drop_foreign_key_statement(key).compile(dialect=dialect))]
+            sql += [str(add_foreign_key_statement(key).compile(dialect=dialect))]
+        return [s.strip() for s in sql] + [str(analyze_statement("hired_employees", name))]
+
+    sql_server = compiled(mssql.dialect())
+    assert "DROP INDEX ix_hired_employees_datetime ON hired_employees" in sql_server
+    assert "CREATE INDEX ix_hired_employees_datetime ON hired_employees (datetime)" in sql_server
+    add_key = "ALTER TABLE hired_employees ADD CONSTRAINT hired_employees_job_id_fkey FOREIGN KEY(job_id)"
+    assert f"{add_key} REFERENCES jobs (id)" in sql_server
+    assert "UPDATE STATISTICS hired_employees" in sql_server
+    assert len(sql_server) == 3 + 3 + 2 * 2 + 1
+
+    postgres = compiled(postgresql.dialect())
+    assert "DROP INDEX IF EXISTS ix_hired_employees_datetime" in postgres
+    assert "ALTER TABLE hired_employees DROP CONSTRAINT IF EXISTS hired_employees_department_id_fkey" in postgres
+    assert any(s.endswith("REFERENCES departments (id) NOT VALID") for s in postgres)
+    assert "ANALYZE hired_employees" in postgres
+    assert foreign_keys("departments") == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,8 +33,12 @@ class HiringRows(abc.ABC):
         """Which of ``ids`` are stored in ``table``."""
 
     @abc.abstractmethod
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert new rows through the database's fastest safe bulk path."""
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
+        """Insert new rows through the database's fastest safe bulk path.
+
+        Staged rows move inside the database, as one bulk load: the table's secondary indexes are
+        dropped before and built again after, in this transaction.
+        """
 
     @abc.abstractmethod
     def count(self, table: str) -> int: ...
@@ -46,22 +51,49 @@ class HiringRows(abc.ABC):
         """
 
     @abc.abstractmethod
-    def ids(self, table: str) -> set[int]:
-        """Every id stored in ``table``."""
-
-    @abc.abstractmethod
-    def referenced_ids(self, table: str, column: str) -> set[int]:
-        """The distinct values of a reference column of ``table``."""
-
-    @abc.abstractmethod
     def delete_all(self, table: str) -> None: ...
 
     @abc.abstractmethod
-    def delete(self, table: str, ids: Collection[int]) -> None: ...
+    def stage(self, table: str) -> StagedRows:
+        """An empty staging area for rows of ``table``, private to this unit of work.
+
+        It outlives ``commit()`` and is removed when the unit of work ends.
+        """
 
     @abc.abstractmethod
-    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Overwrite the stored rows that have these rows' ids."""
+    def orphans(self, table: str, column: str, parent: StagedRows, limit: int) -> Missing:
+        """The values of ``table``'s reference ``column`` that are not among the ids of ``parent``."""
+
+    @abc.abstractmethod
+    def merge(self, table: str, rows: StagedRows) -> None:
+        """Make ``table`` hold exactly ``rows``: a stored row whose id is staged is updated in place, not deleted."""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Ids that should be there and are not: the smallest ``first`` of them, and how many there are."""
+
+    first: list[int]
+    count: int
+
+
+class StagedRows(abc.ABC):
+    """Rows of one table set aside in a unit of work, to be checked with set-based queries before they
+    replace the table's rows (``HiringRows.insert`` or ``merge``)."""
+
+    table: str
+
+    @abc.abstractmethod
+    def add(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+
+    @abc.abstractmethod
+    def repeated_id(self) -> int | None:
+        """The smallest id staged more than once; None when every id is unique."""
+
+    @abc.abstractmethod
+    def missing(self, column: str, parent: StagedRows | None, limit: int) -> Missing:
+        """The values of reference ``column`` that are not ids of ``parent`` (staged rows), or, when
+        ``parent`` is None, of the table the column refers to."""
 
 
 class UnitOfWork(abc.ABC):

@@ -32,9 +32,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core.unit_of_work import HiringRows, WriteConflict
+from core.unit_of_work import HiringRows, Missing, StagedRows, WriteConflict
 from infra.db.engine import first_line
 from infra.db.schema import HIRING_TABLES
+from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staging_table
 
 # A batch whose ids span at most this many times its size is looked up by id range, one
 # indexed scan, rather than by a list of a thousand bound ids; files are mostly in id order.
@@ -71,8 +72,8 @@ def lock_statement(table: Table) -> str:
 class BulkInserter:
     """The fastest safe way to insert many rows into one table on one dialect."""
 
-    def __init__(self, dialect: Dialect, table_name: str) -> None:
-        table = HIRING_TABLES[table_name]
+    def __init__(self, dialect: Dialect, table_or_name: Table | str) -> None:
+        table = HIRING_TABLES[table_or_name] if isinstance(table_or_name, str) else table_or_name
         self.columns = [c.name for c in table.columns]
         self.use_copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self.copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
@@ -140,9 +141,9 @@ def _binary_copy_types(table: Table) -> list[str] | None:
 
 
 @functools.cache
-def bulk_inserter(dialect: Dialect, table_name: str) -> BulkInserter:
+def bulk_inserter(dialect: Dialect, table: Table | str) -> BulkInserter:
     """One inserter per dialect and table, built once: compiling the statement is not free."""
-    return BulkInserter(dialect, table_name)
+    return BulkInserter(dialect, table)
 
 
 @functools.cache
@@ -160,6 +161,7 @@ def _rows_with_ids(table: str) -> Select[Any]:
 class SqlHiringRows(HiringRows):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self.staged: list[SqlStagedRows] = []
 
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
         if not ids:
@@ -176,7 +178,12 @@ class SqlHiringRows(HiringRows):
         query = select(t.c.id).where(t.c.id.in_(bindparam("ids", expanding=True)))
         return set(self._conn.execute(query, {"ids": list(ids)}).scalars())
 
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
+        if isinstance(rows, StagedRows):
+            assert isinstance(rows, SqlStagedRows) and rows.table == table
+            with _conflicts():
+                move_staged(self._conn, rows)
+            return
         # In id order, so that two writers of overlapping ids wait on each other instead of deadlocking.
         ordered = sorted(rows, key=itemgetter(0))
         with _conflicts():
@@ -195,31 +202,28 @@ class SqlHiringRows(HiringRows):
             for table in sorted(tables, key=list(HIRING_TABLES).index, reverse=True):
                 self._conn.exec_driver_sql(lock_statement(HIRING_TABLES[table]))
 
-    def ids(self, table: str) -> set[int]:
-        return set(self._conn.execute(ids_statement(HIRING_TABLES[table])).scalars())
-
-    def referenced_ids(self, table: str, column: str) -> set[int]:
-        return set(self._conn.execute(referenced_ids_statement(HIRING_TABLES[table], column)).scalars())
-
     def delete_all(self, table: str) -> None:
         with _conflicts():
             self._conn.execute(delete_all_statement(HIRING_TABLES[table]))
 
-    def delete(self, table: str, ids: Collection[int]) -> None:
-        ordered = sorted(ids)
-        statement = delete_ids_statement(HIRING_TABLES[table])
-        with _conflicts():
-            for start in range(0, len(ordered), DELETE_CHUNK):
-                self._conn.execute(statement, {"ids": ordered[start : start + DELETE_CHUNK]})
+    def stage(self, table: str) -> StagedRows:
+        inserter = bulk_inserter(self._conn.dialect, staging_table(table))
+        staged = SqlStagedRows(self._conn, table, functools.partial(inserter.insert, self._conn))
+        self.staged.append(staged)
+        return staged
 
-    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        t = HIRING_TABLES[table]
-        names = [c.name for c in t.columns]
-        params = [
-            {"old_id": row[0], **{f"new_{n}": v for n, v in zip(names, row, strict=True) if n != "id"}} for row in rows
-        ]
+    def drop_staged(self) -> None:
+        """Remove the staging tables of this unit of work (they outlive its transactions, not its connection)."""
+        while self.staged:
+            self.staged.pop().drop()
+
+    def orphans(self, table: str, column: str, parent: StagedRows, limit: int) -> Missing:
+        return orphans(self._conn, table, column, parent, limit)
+
+    def merge(self, table: str, rows: StagedRows) -> None:
+        assert isinstance(rows, SqlStagedRows) and rows.table == table
         with _conflicts():
-            self._conn.execute(update_by_id_statement(t), params)
+            merge_staged(self._conn, rows)
 
 
 @contextmanager

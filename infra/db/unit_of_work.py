@@ -28,10 +28,12 @@ class SqlUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> Self:
         conn = self._exit.enter_context(connect(self._engine))
-        # Runs before the connection goes back to the pool; an error there is translated by ``connect``.
+        self.rows = self._rows = SqlHiringRows(conn)
+        # Both run before the connection goes back to the pool, the rollback first; an error there is
+        # translated by ``connect``.
+        self._exit.callback(self._drop_staged)
         self._exit.callback(conn.rollback)
         self._conn = conn
-        self.rows = SqlHiringRows(conn)
         self.rejections = SqlRejections(conn)
         self.checkpoints = SqlCheckpoints(conn)
         self.jobs = SqlJobRepository(conn)
@@ -44,6 +46,11 @@ class SqlUnitOfWork(UnitOfWork):
 
     def commit(self) -> None:
         self._conn.commit()
+
+    def _drop_staged(self) -> None:
+        if self._rows.staged:
+            self._rows.drop_staged()
+            self._conn.commit()
 
     def rollback(self) -> None:
         self._conn.rollback()

@@ -34,24 +34,33 @@ class HiringRows(abc.ABC):
 
     @abc.abstractmethod
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
-        """Insert new rows through the database's fastest safe bulk path.
-
-        Staged rows move inside the database, as one bulk load: the table's secondary indexes are
-        dropped before and built again after, in this transaction.
-        """
+        """Insert new rows through the database's fastest safe bulk path; staged rows move inside the database."""
 
     @abc.abstractmethod
     def count(self, table: str) -> int: ...
 
     @abc.abstractmethod
-    def lock(self, tables: Collection[str]) -> None:
+    def lock(self, tables: Collection[str], *, references_checked: bool = False) -> None:
         """Make other writers of ``tables`` wait until this unit of work ends; the first call of a unit of work.
 
-        Where the database allows it, readers (reports, backups) go on reading.
+        Where the database allows it, readers (reports, backups) go on reading. ``references_checked``
+        says that the caller checks every reference itself, under the lock, before it commits: the
+        database may then skip its own row-by-row foreign-key checks until the unit of work ends.
         """
 
     @abc.abstractmethod
     def delete_all(self, table: str) -> None: ...
+
+    @abc.abstractmethod
+    def drop_secondary_indexes(self, table: str) -> None:
+        """Drop the indexes of ``table`` besides its primary key, for a bulk load, in this transaction.
+
+        ``build_secondary_indexes`` builds them again; a transaction that does not commit leaves them as they were.
+        """
+
+    @abc.abstractmethod
+    def build_secondary_indexes(self, table: str) -> None:
+        """Build the secondary indexes ``table`` lacks, then refresh the statistics the query planner uses."""
 
     @abc.abstractmethod
     def stage(self, table: str) -> StagedRows:

@@ -82,7 +82,7 @@ def restore_tables(
         tx.commit()
         try:
             # The locks come before the reference checks, so that no writer slips a row in between.
-            tx.rows.lock(tables)
+            tx.rows.lock(tables, references_checked=True)
             before = _replace(tx.rows, staged, {t: infos[t].rows for t in tables}, on_progress, should_stop)
             tx.commit()
         except WriteConflict as error:
@@ -225,6 +225,8 @@ def _replace(
     for table in reversed(list(staged)):
         rows_before[table] = tx.count(table)
         if not _kept_children(table, staged):
+            # A bulk load: the indexes are built once the rows are in, rather than grown row by row.
+            tx.drop_secondary_indexes(table)
             tx.delete_all(table)
     for table, staged_rows in staged.items():
         if should_stop and should_stop():
@@ -234,6 +236,7 @@ def _replace(
             tx.merge(table, staged_rows)
         else:
             tx.insert(table, staged_rows)
+            tx.build_secondary_indexes(table)
         if on_progress:
             on_progress(table, "restore", rows[table], rows[table])
     return rows_before

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.unit_of_work import HiringRows, Missing, StagedRows, WriteConflict
 from infra.db.engine import first_line
-from infra.db.schema import HIRING_TABLES
+from infra.db.schema import HIRING_TABLES, create_secondary_indexes, drop_secondary_indexes, refresh_statistics
 from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staging_table
 
 # A batch whose ids span at most this many times its size is looked up by id range, one
@@ -162,6 +162,7 @@ class SqlHiringRows(HiringRows):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.staged: list[SqlStagedRows] = []
+        self.foreign_keys_off = False
 
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
         if not ids:
@@ -192,9 +193,15 @@ class SqlHiringRows(HiringRows):
     def count(self, table: str) -> int:
         return int(self._conn.execute(select(func.count()).select_from(HIRING_TABLES[table])).scalar_one())
 
-    def lock(self, tables: Collection[str]) -> None:
+    def lock(self, tables: Collection[str], *, references_checked: bool = False) -> None:
         dialect = self._conn.dialect.name
         if dialect == "sqlite":
+            if references_checked:
+                # SQLite checks foreign keys row by row, and a DELETE of a whole table with them on goes
+                # row by row too (0.6 s against 0.02 s for 200 000 employees). The pragma only takes
+                # effect outside a transaction, so before the BEGIN; ``clean_up`` turns them on again.
+                self._conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                self.foreign_keys_off = True
             self._conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif dialect == "postgresql":
             # Children first, as a batch locks its own table and then, for its foreign keys, the parents:
@@ -212,10 +219,23 @@ class SqlHiringRows(HiringRows):
         self.staged.append(staged)
         return staged
 
-    def drop_staged(self) -> None:
-        """Remove the staging tables of this unit of work (they outlive its transactions, not its connection)."""
+    def drop_secondary_indexes(self, table: str) -> None:
+        drop_secondary_indexes(self._conn, HIRING_TABLES[table])
+
+    def build_secondary_indexes(self, table: str) -> None:
+        create_secondary_indexes(self._conn, HIRING_TABLES[table])
+        refresh_statistics(self._conn, HIRING_TABLES[table])
+
+    def clean_up(self) -> None:
+        """Outside any transaction, once the unit of work ended: put its connection back as it found it.
+
+        Staging tables outlive transactions, not connections; the foreign-key pragma is the connection's.
+        """
         while self.staged:
             self.staged.pop().drop()
+        if self.foreign_keys_off:
+            self._conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            self.foreign_keys_off = False
 
     def orphans(self, table: str, column: str, parent: StagedRows, limit: int) -> Missing:
         return orphans(self._conn, table, column, parent, limit)

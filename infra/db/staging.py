@@ -51,7 +51,7 @@ class SqlStagedRows(StagedRows):
         else:
             assert isinstance(parent, SqlStagedRows)
             target = parent.staging
-        return missing_values(self._conn, select(values).where(~exists().where(target.c.id == values)), limit)
+        return missing_values(self._conn, select(values).where(values.not_in(select(target.c.id))), limit)
 
     def drop(self) -> None:
         self._conn.execute(DropTable(self.staging, if_exists=True))
@@ -70,7 +70,7 @@ def orphans(conn: Connection, table: str, column: str, parent: StagedRows, limit
     """The values of ``table``'s reference ``column`` that are not among the staged ids of ``parent``."""
     assert isinstance(parent, SqlStagedRows)
     values = HIRING_TABLES[table].c[column]
-    return missing_values(conn, select(values).where(~exists().where(parent.staging.c.id == values)), limit)
+    return missing_values(conn, select(values).where(values.not_in(select(parent.staging.c.id))), limit)
 
 
 def move_staged(conn: Connection, staged: SqlStagedRows) -> None:

@@ -145,7 +145,8 @@ class AvroBackupFormat(BackupFormat):
                 written += 1
                 record = dict(zip(columns, row, strict=True))
                 for index, name in timestamps:
-                    record[name] = _micros(row[index])
+                    if type(row[index]) is not int:  # the database may give the micros already
+                        record[name] = _micros(row[index])
                 yield record
 
         metadata = {

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import fastavro
 import pytest
 from sqlalchemy import Engine, inspect, update
 
@@ -180,3 +181,26 @@ def test_a_restore_leaves_the_planner_statistics_of_the_indexes_it_built(
             row[0] for row in conn.exec_driver_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'hired_employees'")
         }
     assert {str(index["name"]) for index in schema(engine)["hired_employees"]["indexes"]} <= analysed
+
+
+def test_a_backup_keeps_every_microsecond_from_1900_to_2100(
+    archive: SqlDatabase, engine: Engine, backup_storage: BlobStorage
+) -> None:
+    moments = [
+        datetime(1900, 1, 1),
+        datetime(1969, 12, 31, 23, 59, 59, 999999),
+        datetime(1970, 1, 1, 0, 0, 0, 1),
+        datetime(2021, 11, 7, 2, 48, 42),
+        datetime(2100, 12, 31, 23, 59, 59, 999999),
+    ]
+    with archive() as tx:
+        tx.rows.delete_all("hired_employees")
+        tx.rows.insert("hired_employees", [(i, "Ana Silva", moment, 1, 1) for i, moment in enumerate(moments, 1)])
+        tx.commit()
+    [info] = backup_tables(archive, backup_storage, FORMAT, ["hired_employees"])
+    with backup_storage.open(info.data_name) as stream:
+        written = [record["datetime"] for record in fastavro.reader(stream)]
+    assert written == [moment.replace(tzinfo=UTC) for moment in moments]
+    change_every_employee(engine)
+    restore_tables(archive, backup_storage, FORMAT, ["hired_employees"])
+    assert [row[2] for row in contents(engine)["hired_employees"]] == moments

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,36 +33,23 @@ class HiringRows(abc.ABC):
         """Which of ``ids`` are stored in ``table``."""
 
     @abc.abstractmethod
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert new rows through the database's fastest safe bulk path."""
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
+        """Insert new rows through the database's fastest safe bulk path; staged rows move inside the database."""
 
     @abc.abstractmethod
     def count(self, table: str) -> int: ...
 
     @abc.abstractmethod
-    def lock(self, tables: Collection[str]) -> None:
+    def lock(self, tables: Collection[str], *, references_checked: bool = False) -> None:
         """Make other writers of ``tables`` wait until this unit of work ends; the first call of a unit of work.
 
-        Where the database allows it, readers (reports, backups) go on reading.
+        Where the database allows it, readers (reports, backups) go on reading. ``references_checked``
+        says that the caller checks every reference itself, under the lock, before it commits: the
+        database may then skip its own row-by-row foreign-key checks until the unit of work ends.
         """
 
     @abc.abstractmethod
-    def ids(self, table: str) -> set[int]:
-        """Every id stored in ``table``."""
-
-    @abc.abstractmethod
-    def referenced_ids(self, table: str, column: str) -> set[int]:
-        """The distinct values of a reference column of ``table``."""
-
-    @abc.abstractmethod
     def delete_all(self, table: str) -> None: ...
-
-    @abc.abstractmethod
-    def delete(self, table: str, ids: Collection[int]) -> None: ...
-
-    @abc.abstractmethod
-    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Overwrite the stored rows that have these rows' ids."""
 
     @abc.abstractmethod
     def drop_secondary(self, table: str) -> None:
@@ -77,6 +65,60 @@ class HiringRows(abc.ABC):
     @abc.abstractmethod
     def analyze(self, table: str) -> None:
         """Refresh the database's statistics of the table, so that queries plan on its indexes."""
+
+    @abc.abstractmethod
+    def drop_secondary_indexes(self, table: str) -> None:
+        """Drop the indexes of ``table`` besides its primary key (not its foreign keys), for a restore, in this
+        transaction.
+
+        ``build_secondary_indexes`` builds them again; a transaction that does not commit leaves them as they were.
+        """
+
+    @abc.abstractmethod
+    def build_secondary_indexes(self, table: str) -> None:
+        """Build the secondary indexes ``table`` lacks, then refresh the statistics the query planner uses."""
+
+    @abc.abstractmethod
+    def stage(self, table: str) -> StagedRows:
+        """An empty staging area for rows of ``table``, private to this unit of work.
+
+        It outlives ``commit()`` and is removed when the unit of work ends.
+        """
+
+    @abc.abstractmethod
+    def orphans(self, table: str, column: str, parent: StagedRows, limit: int) -> Missing:
+        """The values of ``table``'s reference ``column`` that are not among the ids of ``parent``."""
+
+    @abc.abstractmethod
+    def merge(self, table: str, rows: StagedRows) -> None:
+        """Make ``table`` hold exactly ``rows``: a stored row whose id is staged is updated in place, not deleted."""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Ids that should be there and are not: the smallest ``first`` of them, and how many there are."""
+
+    first: list[int]
+    count: int
+
+
+class StagedRows(abc.ABC):
+    """Rows of one table set aside in a unit of work, to be checked with set-based queries before they
+    replace the table's rows (``HiringRows.insert`` or ``merge``)."""
+
+    table: str
+
+    @abc.abstractmethod
+    def add(self, rows: Sequence[tuple[Any, ...]]) -> None: ...
+
+    @abc.abstractmethod
+    def repeated_id(self) -> int | None:
+        """The smallest id staged more than once; None when every id is unique."""
+
+    @abc.abstractmethod
+    def missing(self, column: str, parent: StagedRows | None, limit: int) -> Missing:
+        """The values of reference ``column`` that are not ids of ``parent`` (staged rows), or, when
+        ``parent`` is None, of the table the column refers to."""
 
 
 class UnitOfWork(abc.ABC):

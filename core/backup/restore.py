@@ -1,5 +1,5 @@
-"""Restore tables from backups: every file checked completely before a row is touched, then every chosen
-table replaced in one transaction."""
+"""Restore tables from backups: every file read once into a staging area and checked there before a row
+is touched, then every chosen table replaced from it in one transaction."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
+from operator import itemgetter, lt
 from typing import IO, Any
 
 from core.backup.catalogue import CHUNK_ROWS, COPY_CHUNK, BackupInfo, chosen_tables, find_backup
 from core.backup.ports import BackupFormat, BackupProgress
 from core.storage import BlobStorage
-from core.unit_of_work import HiringRows, UnitOfWorkFactory, WriteConflict
+from core.unit_of_work import HiringRows, Missing, StagedRows, UnitOfWork, UnitOfWorkFactory, WriteConflict
 from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec
 from domain.errors import BackupNotFound, InvalidBackup, RestoreRefused, SourceNotFound
@@ -47,15 +47,6 @@ def restore_table(
     return restore_tables(uow, storage, backup_format, {table: backup_id}, **options)
 
 
-@dataclass
-class _Checked:
-    spec: TableSpec
-    info: BackupInfo
-    file: IO[bytes]
-    ids: set[int]
-    references: dict[str, set[int]]
-
-
 def restore_tables(
     uow: UnitOfWorkFactory,
     storage: BlobStorage,
@@ -68,10 +59,11 @@ def restore_tables(
 ) -> list[RestoredTable]:
     """Replace the contents of several tables, each with a backup (default: its newest), in one transaction.
 
-    Every file is checked first: checksum, schema, row count, each row against the
-    insert rules, unique ids. Then, in one transaction, the references are checked
-    against what the database will hold and the tables are replaced, children
-    deleted before parents, parents inserted before children. On any error
+    Each file is read once: its checksum, schema and row count are checked and each row, checked
+    against the insert rules, goes into a staging area of the database as it is read. Set-based
+    queries over the staged rows then check that ids are unique and, once the tables are locked,
+    that every reference will hold. Then, in one transaction, the tables are replaced from the
+    staged rows, children deleted before parents, parents inserted before children. On any error
     nothing changes.
     """
     chosen = dict.fromkeys(backups, None) if not isinstance(backups, Mapping) else dict(backups)
@@ -80,23 +72,25 @@ def restore_tables(
     for info in infos.values():
         if info.format != backup_format.extension:
             raise InvalidBackup(f"backup {info.id} of {info.table} is {info.format}, not {backup_format.extension}")
-    with ExitStack() as stack:
-        checked: dict[str, _Checked] = {}
+    with uow() as tx:
+        staged: dict[str, StagedRows] = {}
         for table, info in infos.items():
-            local = stack.enter_context(tempfile.TemporaryFile())
-            _download(storage, info, local)
-            checked[table] = _verify(backup_format, info, local, on_progress, should_stop)
-        with uow() as tx:
-            try:
-                # The locks come first, so that no writer slips a row in between the checks and the replacement.
-                tx.rows.lock(tables)
-                before = _replace(tx.rows, backup_format, checked, on_progress, should_stop, chunk_rows)
-                tx.commit()
-            except WriteConflict as error:
-                raise RestoreRefused(
-                    "the tables changed while the restore ran, so nothing was restored; try again",
-                    {"tables": tables, "reason": str(error)[:300]},
-                ) from None
+            with tempfile.TemporaryFile() as local:
+                _download(storage, info, local)
+                staged[table] = _stage(tx, backup_format, info, local, on_progress, should_stop, chunk_rows)
+        # The staged rows are this unit of work's own: committing them shows nothing to anyone, and
+        # lets the locks below be the first step of the next transaction (SQLite takes its lock so).
+        tx.commit()
+        try:
+            # The locks come before the reference checks, so that no writer slips a row in between.
+            tx.rows.lock(tables, references_checked=True)
+            before = _replace(tx.rows, staged, {t: infos[t].rows for t in tables}, on_progress, should_stop)
+            tx.commit()
+        except WriteConflict as error:
+            raise RestoreRefused(
+                "the tables changed while the restore ran, so nothing was restored; try again",
+                {"tables": tables, "reason": str(error)[:300]},
+            ) from None
     for table, info in infos.items():
         log.info("restored %s from backup %s: %s rows", table, info.id, info.rows)
     return [RestoredTable(t, infos[t].id, infos[t].rows, before[t]) for t in tables]
@@ -125,53 +119,61 @@ def _download(storage: BlobStorage, info: BackupInfo, local: IO[bytes]) -> None:
     local.seek(0)
 
 
-def _verify(
+def _stage(
+    tx: UnitOfWork,
     backup_format: BackupFormat,
     info: BackupInfo,
     file: IO[bytes],
     on_progress: BackupProgress | None,
     should_stop: Callable[[], bool] | None,
-) -> _Checked:
-    spec = TABLES[info.table]
+    chunk_rows: int,
+) -> StagedRows:
+    """Read the file once, each row through the insert rules into the staging area; then check its ids."""
     reader = backup_format.read(file, info.table)
     if reader.header.rows != info.rows:
         raise InvalidBackup(
             f"{info.table} backup {info.id} says {reader.header.rows} rows but its manifest says {info.rows}",
             {"table": info.table, "backup_id": info.id},
         )
-    ids: set[int] = set()
-    references: dict[str, set[int]] = {column.name: set() for _, column in spec.references}
-    count = 0
-    for entity in _entities(spec, info, reader):
-        count += 1
-        if entity[0] in ids:
-            raise InvalidBackup(
-                f"{info.table} backup {info.id} holds id {entity[0]} twice",
-                {"table": info.table, "backup_id": info.id, "id": entity[0]},
-            )
-        ids.add(entity[0])
-        for index, column in spec.references:
-            references[column.name].add(entity[index])
-        if count % CHUNK_ROWS == 0:
-            if on_progress:
-                on_progress(info.table, "verify", count, info.rows)
-            if should_stop and should_stop():
-                raise Cancelled()
+    staged = tx.rows.stage(info.table)
+    count = last_id = 0
+    ascending = True
+    for chunk in _valid_chunks(TABLES[info.table], info, reader, chunk_rows):
+        staged.add(chunk)
+        count += len(chunk)
+        # Ids that only grow cannot repeat; hireflow writes backups in id order, so the query below is rarely needed.
+        if ascending:
+            ids = [last_id, *map(itemgetter(0), chunk)]
+            ascending = all(map(lt, ids, ids[1:]))
+            last_id = ids[-1]
+        if on_progress:
+            on_progress(info.table, "verify", count, info.rows)
+        if should_stop and should_stop():
+            raise Cancelled()
     if count != info.rows:
         raise InvalidBackup(
             f"{info.table} backup {info.id} holds {count} rows but says {info.rows}",
             {"table": info.table, "backup_id": info.id},
         )
-    if on_progress:
+    if on_progress and not count:
         on_progress(info.table, "verify", count, info.rows)
-    file.seek(0)
-    return _Checked(spec, info, file, ids, references)
+    repeated = None if ascending else staged.repeated_id()
+    if repeated is not None:
+        raise InvalidBackup(
+            f"{info.table} backup {info.id} holds id {repeated} twice",
+            {"table": info.table, "backup_id": info.id, "id": repeated},
+        )
+    return staged
 
 
-def _entities(spec: TableSpec, info: BackupInfo, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The backup's rows through the same validation as an insert; the first bad row stops the restore."""
+def _valid_chunks(
+    spec: TableSpec, info: BackupInfo, rows: Iterable[tuple[Any, ...]], size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The backup's rows through the same validation as an insert, ``size`` at a time; a bad row stops the restore."""
+    validate = spec.validate
+    chunk: list[tuple[Any, ...]] = []
     for position, values in enumerate(rows, start=1):
-        result = spec.validate(values)
+        result = validate(values)
         if type(result) is list:
             raise InvalidBackup(
                 f"row {position} of {info.table} backup {info.id} breaks the rules: "
@@ -183,93 +185,74 @@ def _entities(spec: TableSpec, info: BackupInfo, rows: Iterable[tuple[Any, ...]]
                     "reasons": [reason.as_dict() for reason in result],
                 },
             )
-        yield tuple(result)
+        chunk.append(result)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _named(ids: Iterable[int]) -> str:
-    ordered = sorted(ids)
-    shown = ", ".join(map(str, ordered[:MAX_NAMED_IDS]))
-    return shown + (f" and {len(ordered) - MAX_NAMED_IDS} more" if len(ordered) > MAX_NAMED_IDS else "")
+def _named(missing: Missing) -> str:
+    shown = ", ".join(map(str, missing.first))
+    more = missing.count - len(missing.first)
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _check_references(tx: HiringRows, checked: Mapping[str, _Checked]) -> None:
+def _check_references(tx: HiringRows, staged: Mapping[str, StagedRows]) -> None:
     for table, spec in TABLES.items():
         for _, column in spec.references:
             parent = column.references or ""
-            if table in checked:
-                wanted = checked[table].references[column.name]
-                available = checked[parent].ids if parent in checked else tx.ids(parent)
-                missing = wanted - available
-                if missing:
+            if table in staged:
+                missing = staged[table].missing(column.name, staged.get(parent), MAX_NAMED_IDS)
+                if missing.count:
                     raise RestoreRefused(
                         f"the {table} backup refers to {column.name} {_named(missing)}, "
                         f"which {parent} would not hold; restore {parent} from a matching backup in the same call",
-                        {"table": table, "column": column.name, "missing_ids": sorted(missing)[:MAX_NAMED_IDS]},
+                        {"table": table, "column": column.name, "missing_ids": missing.first},
                     )
-            elif parent in checked:
-                orphaned = tx.referenced_ids(table, column.name) - checked[parent].ids
-                if orphaned:
+            elif parent in staged:
+                orphaned = tx.orphans(table, column.name, staged[parent], MAX_NAMED_IDS)
+                if orphaned.count:
                     raise RestoreRefused(
                         f"restoring {parent} would orphan {table}: {column.name} {_named(orphaned)} "
                         f"is not in the backup; restore {table} in the same call",
-                        {"table": parent, "orphaned_by": table, "missing_ids": sorted(orphaned)[:MAX_NAMED_IDS]},
+                        {"table": parent, "orphaned_by": table, "missing_ids": orphaned.first},
                     )
 
 
-def _kept_children(table: str, checked: Mapping[str, _Checked]) -> bool:
+def _kept_children(table: str, staged: Mapping[str, StagedRows]) -> bool:
     """Whether a table not being restored refers to ``table``; its rows must then be kept, not deleted."""
     return any(
-        child not in checked and any(column.references == table for _, column in spec.references)
+        child not in staged and any(column.references == table for _, column in spec.references)
         for child, spec in TABLES.items()
     )
 
 
 def _replace(
     tx: HiringRows,
-    backup_format: BackupFormat,
-    checked: Mapping[str, _Checked],
+    staged: Mapping[str, StagedRows],
+    rows: Mapping[str, int],
     on_progress: BackupProgress | None,
     should_stop: Callable[[], bool] | None,
-    chunk_rows: int,
 ) -> dict[str, int]:
-    _check_references(tx, checked)
+    _check_references(tx, staged)
     rows_before: dict[str, int] = {}
-    kept: dict[str, set[int]] = {}
-    for table in reversed(list(checked)):
-        current = tx.ids(table)
-        rows_before[table] = len(current)
-        if _kept_children(table, checked):
-            # Rows still referenced by a table we keep cannot be deleted; they are updated in place.
-            tx.delete(table, current - checked[table].ids)
-            kept[table] = current & checked[table].ids
-        else:
+    for table in reversed(list(staged)):
+        rows_before[table] = tx.count(table)
+        if not _kept_children(table, staged):
+            # A bulk load: the indexes are built once the rows are in, rather than grown row by row.
+            tx.drop_secondary_indexes(table)
             tx.delete_all(table)
-            kept[table] = set()
-    for table, item in checked.items():
-        existing = kept[table]
-        reader = backup_format.read(item.file, table)
-        done = 0
-        for chunk in _chunked(_entities(item.spec, item.info, reader), chunk_rows):
-            updates = [row for row in chunk if row[0] in existing]
-            inserts = [row for row in chunk if row[0] not in existing] if updates else chunk
-            if updates:
-                tx.update(table, updates)
-            if inserts:
-                tx.insert(table, inserts)
-            done += len(chunk)
-            if on_progress:
-                on_progress(table, "restore", done, item.info.rows)
-            if should_stop and should_stop():
-                raise Cancelled()
+    for table, staged_rows in staged.items():
+        if should_stop and should_stop():
+            raise Cancelled()
+        if _kept_children(table, staged):
+            # Rows still referenced by a table we keep cannot be deleted; they are updated in place.
+            tx.merge(table, staged_rows)
+        else:
+            tx.insert(table, staged_rows)
+            tx.build_secondary_indexes(table)
+        if on_progress:
+            on_progress(table, "restore", rows[table], rows[table])
     return rows_before
-
-
-def _chunked(rows: Iterable[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -156,13 +156,16 @@ def writer_turn(engine: Engine) -> WriterTurn | None:
 # The unit of work leaves its turn on the connection while it runs (``infra/db/unit_of_work.py``).
 TURN_KEY = "hireflow_writer_turn"
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN\s+(IMMEDIATE|EXCLUSIVE))\b", re.IGNORECASE)
+# A restore's staging tables are TEMPORARY: private to the connection, in SQLite's temp database, so
+# filling them takes no lock on the database file and needs no turn (``infra/db/staging.py``).
+_STAGING_WRITE = re.compile(r"\s*INSERT\s+INTO\s+staged_", re.IGNORECASE)
 
 
 def _take_turn_before_writing(
     conn: Connection, cursor: Any, statement: str, _parameters: Any, _context: Any, _executemany: bool
 ) -> None:
     turn: WriterTurn | None = conn.info.get(TURN_KEY)
-    if turn is None or turn.held or not _WRITES.match(statement):
+    if turn is None or turn.held or not _WRITES.match(statement) or _STAGING_WRITE.match(statement):
         return
     turn.take()
     dbapi_connection = cursor.connection

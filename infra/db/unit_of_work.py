@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from core.backup.ports import TableSnapshot, TableSnapshots
 from core.unit_of_work import UnitOfWork
@@ -31,14 +32,15 @@ class SqlUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> Self:
         conn = self._exit.enter_context(connect(self._engine))
+        self.rows = self._rows = SqlHiringRows(conn)
         if self._turn is not None:
             conn.info[TURN_KEY] = self._turn
             self._exit.callback(self._forget_turn, conn)
-        # Runs before the connection goes back to the pool (and before the turn is given back);
-        # an error there is translated by ``connect``.
+        # These run before the connection goes back to the pool (and before the turn is given back), the
+        # rollback first, then the clean-up of staging tables; an error there is translated by ``connect``.
+        self._exit.callback(self._clean_up)
         self._exit.callback(conn.rollback)
         self._conn = conn
-        self.rows = SqlHiringRows(conn)
         self.rejections = SqlRejections(conn)
         self.checkpoints = SqlCheckpoints(conn)
         self.batches = SqlBatchSummaries(conn)
@@ -54,6 +56,16 @@ class SqlUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         self._conn.commit()
         self._give_back_turn()
+
+    def _clean_up(self) -> None:
+        if self._rows.staged or self._rows.foreign_keys_off:
+            try:
+                self._rows.clean_up()
+                self._conn.commit()
+            except DBAPIError:
+                # A connection that could not be put back as it was is not put back at all.
+                self._conn.invalidate()
+                raise
 
     def rollback(self) -> None:
         self._conn.rollback()

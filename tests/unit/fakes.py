@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -11,7 +12,7 @@ from typing import Any
 
 from core.backup.ports import TableSnapshot, TableSnapshots
 from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
-from core.unit_of_work import HiringRows, UnitOfWork, WriteConflict
+from core.unit_of_work import HiringRows, Missing, StagedRows, UnitOfWork, WriteConflict
 from domain.background_jobs import BackgroundJob, JobProgress
 from domain.entities import TABLES
 from domain.loads import BatchSummary, Checkpoint, RejectedRow, TableCounts
@@ -93,6 +94,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.jobs_before = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.working_jobs = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.holds_turn = False
+        self.indexes_dropped: set[str] = set()
         self.rows = FakeHiringRows(self)
         self.rejections = FakeRejections(self)
         self.checkpoints = FakeCheckpoints(self)
@@ -116,6 +118,7 @@ class FakeUnitOfWork(UnitOfWork):
         db = self.database
         if db.crash_before_commit == db.commits + 1:
             raise RuntimeError("simulated crash before this commit")
+        assert not self.indexes_dropped, f"committing without the indexes of {sorted(self.indexes_dropped)}"
         db.published(self)
         if self.touched:
             db.tables = {**db.tables, **{name: self.tables[name] for name in self.touched}}
@@ -150,7 +153,8 @@ class FakeHiringRows(HiringRows):
     def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
         return {i for i in ids if i in self.uow.tables[table]}
 
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
+        assert not isinstance(rows, StagedRows) or isinstance(rows, FakeStagedRows)
         self.log.append(("insert", table))
         stored = self._table(table)
         for row in rows:
@@ -161,31 +165,33 @@ class FakeHiringRows(HiringRows):
     def count(self, table: str) -> int:
         return len(self.uow.tables[table])
 
-    def lock(self, tables: Collection[str]) -> None:
+    def lock(self, tables: Collection[str], *, references_checked: bool = False) -> None:
         self.uow.database.locked_by = self.uow
-
-    def ids(self, table: str) -> set[int]:
-        return set(self.uow.tables[table])
-
-    def referenced_ids(self, table: str, column: str) -> set[int]:
-        index = TABLES[table].column_names.index(column)
-        return {row[index] for row in self.uow.tables[table].values()}
 
     def delete_all(self, table: str) -> None:
         self.log.append(("delete_all", table))
         self._table(table).clear()
 
-    def delete(self, table: str, ids: Collection[int]) -> None:
-        self.log.append(("delete", table))
-        stored = self._table(table)
-        for row_id in ids:
-            stored.pop(row_id, None)
+    def drop_secondary_indexes(self, table: str) -> None:
+        self.uow.indexes_dropped.add(table)
 
-    def update(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        self.log.append(("update", table))
+    def build_secondary_indexes(self, table: str) -> None:
+        self.uow.indexes_dropped.discard(table)
+
+    def stage(self, table: str) -> FakeStagedRows:
+        return FakeStagedRows(table, self.uow.tables)
+
+    def orphans(self, table: str, column: str, parent: StagedRows, limit: int) -> Missing:
+        assert isinstance(parent, FakeStagedRows)
+        index = TABLES[table].column_names.index(column)
+        return _missing({row[index] for row in self.uow.tables[table].values()} - parent.ids(), limit)
+
+    def merge(self, table: str, rows: StagedRows) -> None:
+        assert isinstance(rows, FakeStagedRows)
+        self.log.append(("merge", table))
         stored = self._table(table)
-        for row in rows:
-            stored[row[0]] = tuple(row)
+        stored.clear()
+        stored.update((row[0], row) for row in rows)
 
     def drop_secondary(self, table: str) -> None:
         self.log.append(("drop_secondary", table))
@@ -197,6 +203,34 @@ class FakeHiringRows(HiringRows):
 
     def analyze(self, table: str) -> None:
         self.log.append(("analyze", table))
+
+
+class FakeStagedRows(StagedRows, list[tuple[Any, ...]]):
+    """Staged rows are a list, in the order they were added."""
+
+    def __init__(self, table: str, tables: dict[str, Rows]) -> None:
+        super().__init__()
+        self.table = table
+        self.tables = tables
+
+    def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.extend(tuple(row) for row in rows)
+
+    def ids(self) -> set[int]:
+        return {row[0] for row in self}
+
+    def repeated_id(self) -> int | None:
+        return min((i for i, n in Counter(row[0] for row in self).items() if n > 1), default=None)
+
+    def missing(self, column: str, parent: StagedRows | None, limit: int) -> Missing:
+        index = TABLES[self.table].column_names.index(column)
+        target = TABLES[self.table].columns[index].references or ""
+        available = parent.ids() if isinstance(parent, FakeStagedRows) else set(self.tables[target])
+        return _missing({row[index] for row in self} - available, limit)
+
+
+def _missing(ids: set[int], limit: int) -> Missing:
+    return Missing(sorted(ids)[:limit], len(ids))
 
 
 class FakeRejections(Rejections):

@@ -11,9 +11,11 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import select
 
 from core.ingest.loader import insert_records
 from infra.db.engine import create_schema, make_engine
+from infra.db.schema import departments as departments_table
 from infra.db.unit_of_work import SqlDatabase
 
 PROCESSES = 2
@@ -82,6 +84,15 @@ def turn_is_free(store: SqlDatabase) -> bool:
         return True
 
 
+def stored_ids(url: str) -> set[int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(select(departments_table.c.id)).scalars())
+    finally:
+        engine.dispose()
+
+
 def test_writers_in_two_processes_on_one_sqlite_file_all_succeed_and_store_every_row_once(sqlite_store, sqlite_url):
     with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(write_batches, [sqlite_url] * PROCESSES, range(PROCESSES)))
@@ -89,8 +100,7 @@ def test_writers_in_two_processes_on_one_sqlite_file_all_succeed_and_store_every
     batches = [counts for each in results for counts in each]
     assert len(batches) == PROCESSES * BATCHES
     assert all(inserted + already == ROWS for inserted, already in batches), batches
-    with sqlite_store() as tx:
-        stored = tx.rows.ids("departments")
+    stored = stored_ids(sqlite_url)
     assert sum(inserted for inserted, _ in batches) == len(stored)
     sent = {i for w in range(PROCESSES) for b in range(BATCHES) for i in range(first_id(w, b), first_id(w, b) + ROWS)}
     assert stored == sent
@@ -118,7 +128,7 @@ def test_a_transaction_that_fails_gives_the_turn_back_and_the_next_writer_goes_o
         tx.rows.insert("departments", [(2, "Support")])
         tx.commit()
     with sqlite_store() as tx:
-        assert tx.rows.ids("departments") == {2}
+        assert tx.rows.existing_ids("departments", range(1, 10)) == {2}
 
 
 def test_a_write_the_database_refuses_gives_the_turn_back(sqlite_store):
@@ -140,4 +150,4 @@ def test_a_rollback_gives_the_turn_back_within_the_unit_of_work(sqlite_store):
         tx.rows.insert("departments", [(2, "Support")])
         tx.commit()
     with sqlite_store() as tx:
-        assert tx.rows.ids("departments") == {2}
+        assert tx.rows.existing_ids("departments", range(1, 10)) == {2}

@@ -94,7 +94,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.jobs_before = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.working_jobs = {job_id: dataclasses.replace(job) for job_id, job in db.jobs.items()}
         self.holds_turn = False
-        self.indexes_dropped: set[str] = set()
+        # A restore drops indexes inside its one transaction and must build them before it commits.
+        self.restore_dropped: set[str] = set()
         self.rows = FakeHiringRows(self)
         self.rejections = FakeRejections(self)
         self.checkpoints = FakeCheckpoints(self)
@@ -118,7 +119,7 @@ class FakeUnitOfWork(UnitOfWork):
         db = self.database
         if db.crash_before_commit == db.commits + 1:
             raise RuntimeError("simulated crash before this commit")
-        assert not self.indexes_dropped, f"committing without the indexes of {sorted(self.indexes_dropped)}"
+        assert not self.restore_dropped, f"committing without the indexes of {sorted(self.restore_dropped)}"
         db.published(self)
         if self.touched:
             db.tables = {**db.tables, **{name: self.tables[name] for name in self.touched}}
@@ -173,10 +174,10 @@ class FakeHiringRows(HiringRows):
         self._table(table).clear()
 
     def drop_secondary_indexes(self, table: str) -> None:
-        self.uow.indexes_dropped.add(table)
+        self.uow.restore_dropped.add(table)
 
     def build_secondary_indexes(self, table: str) -> None:
-        self.uow.indexes_dropped.discard(table)
+        self.uow.restore_dropped.discard(table)
 
     def stage(self, table: str) -> FakeStagedRows:
         return FakeStagedRows(table, self.uow.tables)

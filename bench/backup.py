@@ -19,13 +19,13 @@ from infra.storage.local import LocalFolderStorage
 TABLE = "hired_employees"
 TARGET = 0.8
 BACKUP_LIMIT = (
-    "each row crosses the database driver, a tuple of the snapshot and a dict for the Avro writer, which converts "
-    "its datetime again; the limit hands fastavro the driver's rows"
+    "rows come from the driver's cursor with the micros made in SQL, as in the limit; a backup also hashes the "
+    "file and copies it into the storage, and writes its manifest"
 )
 RESTORE_LIMIT = (
-    "the file is read and validated twice (checked whole before a row is touched, then replaced), every id and "
-    "referenced id is kept in a Python set, and the rows go into a table whose indexes are kept up to date row "
-    "by row; the limit loads them once and builds the indexes after"
+    "each row goes through the domain rules and into a staging table, then set-based duplicate and reference "
+    "checks and one INSERT … SELECT with the indexes built after, in one transaction; the limit inserts the "
+    "decoded rows once and skips the rules, the staging and the checks"
 )
 
 

@@ -35,7 +35,7 @@ from infra.db import bulk
 from infra.db.engine import first_line
 from infra.db.postgres import CopyIn, column_list, driver_cursor, uses_psycopg
 from infra.db.schema import HIRING_TABLES, create_secondary_indexes, drop_secondary_indexes, refresh_statistics
-from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staging_table
+from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staged_of, staging_table
 
 # A batch whose ids span at most this many times its size is looked up by id range, one
 # indexed scan, rather than by a list of a thousand bound ids; files are mostly in id order.
@@ -146,7 +146,7 @@ def _rows_with_ids(table: str) -> Select[Any]:
 def _postgres_lookups(table: str) -> tuple[str, str]:
     """The two lookups above in PostgreSQL's words, for psycopg's cursor: by id range, by a list of ids."""
     t = HIRING_TABLES[table]
-    head = f"SELECT {column_list(t)} FROM {t.name} WHERE id "
+    head = f"SELECT {column_list(t)} FROM {t.name} WHERE id "  # nosec B608: names from our own schema, values bound
     return head + "BETWEEN %s AND %s", head + "= ANY(%s::int8[])"
 
 
@@ -184,7 +184,7 @@ class SqlHiringRows(HiringRows):
 
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
         if isinstance(rows, StagedRows):
-            assert isinstance(rows, SqlStagedRows) and rows.table == table
+            rows = staged_of(rows, table)
             with _conflicts():
                 move_staged(self._conn, rows)
             return
@@ -244,7 +244,7 @@ class SqlHiringRows(HiringRows):
         return orphans(self._conn, table, column, parent, limit)
 
     def merge(self, table: str, rows: StagedRows) -> None:
-        assert isinstance(rows, SqlStagedRows) and rows.table == table
+        rows = staged_of(rows, table)
         with _conflicts():
             merge_staged(self._conn, rows)
 

@@ -25,7 +25,8 @@ _batch = ingest_batches.c
 _REJECTED_COLUMNS = ("job_id", "batch", "table_name", "source", "line_number", "raw_record", "reasons", "created_at")
 _REJECTED_ARRAYS = ("text", "int4", "text", "text", "int4", "text", "text")
 POSTGRES_ADD_REJECTED = (
-    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT rejected.*, %s FROM unnest("
+    # Table, column and type names are our own constants and every value is bound, hence the nosec.
+    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT rejected.*, %s FROM unnest("  # nosec B608
     + ", ".join(f"%s::{kind}[]" for kind in _REJECTED_ARRAYS)
     + ") AS rejected"
 )
@@ -38,7 +39,7 @@ _CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not i
 # no checkpoint and keeps the wait: its 200 is never answered before its rows are on disk.
 # At 200 000 rows, the wait for the disk was about 15 % of a load's time here.
 POSTGRES_SAVE_CHECKPOINT = (
-    f"INSERT INTO {ingest_checkpoints.name} ({column_list(ingest_checkpoints)}) "
+    f"INSERT INTO {ingest_checkpoints.name} ({column_list(ingest_checkpoints)}) "  # nosec B608: our names, bound values
     f"SELECT {', '.join(['%s'] * len(ingest_checkpoints.columns))} "
     "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_waiting_for_the_disk "
     "ON CONFLICT (job_id, table_name) DO UPDATE SET "

@@ -64,7 +64,8 @@ class SqlTableSnapshot(TableSnapshot):
             return
         sql = str(backup_rows_statement(self._table, dialect.name).compile(dialect=dialect))
         driver = self._conn.connection.driver_connection
-        assert driver is not None
+        if driver is None:
+            raise RuntimeError("the database connection has no driver connection")
         # psycopg keeps a whole result in memory unless the cursor is named (a server-side cursor).
         cursor = driver.cursor(name="hireflow_backup") if dialect.name == "postgresql" else driver.cursor()
         try:

@@ -49,8 +49,7 @@ class SqlStagedRows(StagedRows):
             [key] = HIRING_TABLES[self.table].c[column].foreign_keys
             target = key.column.table
         else:
-            assert isinstance(parent, SqlStagedRows)
-            target = parent.staging
+            target = staged_of(parent).staging
         return missing_values(self._conn, select(values).where(values.not_in(select(target.c.id))), limit)
 
     def drop(self) -> None:
@@ -68,7 +67,7 @@ def missing_values(conn: Connection, values: Select[Any], limit: int) -> Missing
 
 def orphans(conn: Connection, table: str, column: str, parent: StagedRows, limit: int) -> Missing:
     """The values of ``table``'s reference ``column`` that are not among the staged ids of ``parent``."""
-    assert isinstance(parent, SqlStagedRows)
+    parent = staged_of(parent)
     values = HIRING_TABLES[table].c[column]
     return missing_values(conn, select(values).where(values.not_in(select(parent.staging.c.id))), limit)
 
@@ -89,3 +88,10 @@ def merge_staged(conn: Connection, staged: SqlStagedRows) -> None:
     conn.execute(update(table).where(table.c.id == staging.c.id).values(changes))
     new = select(*(staging.c[n] for n in names)).where(~exists().where(table.c.id == staging.c.id))
     conn.execute(insert(table).from_select(names, new))
+
+
+def staged_of(rows: StagedRows, table: str | None = None) -> SqlStagedRows:
+    """``rows`` as this adapter's staged rows (of ``table``, when given): never another adapter's."""
+    if not isinstance(rows, SqlStagedRows) or (table is not None and rows.table != table):
+        raise TypeError(f"staged rows of another kind or table: {rows!r}")
+    return rows

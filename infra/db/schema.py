@@ -142,12 +142,6 @@ def drop_secondary_indexes(conn: Connection, table: Table) -> None:
         index.drop(conn, checkfirst=True)
 
 
-def create_secondary_indexes(conn: Connection, table: Table) -> None:
-    """Build the secondary indexes of ``table`` that are missing, as the schema above defines them."""
-    for index in secondary_indexes(table):
-        index.create(conn, checkfirst=True)
-
-
 def refresh_statistics(conn: Connection, table: Table) -> None:
     """Gather the planner's statistics of ``table`` and its indexes, so queries plan on the new indexes at once.
 

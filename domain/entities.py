@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -107,10 +106,11 @@ class TableSpec:
                 return _new_tuple(self.entity, clean)
         return self.validate_each_column(values)
 
-    def accept_all(self, rows: Sequence[Sequence[object]]) -> list[Any] | None:
-        """The entities of ``rows`` when every one is plainly valid, checked a column at a time; else None, and
-        ``validate`` gives each row its entity or its reasons. Where it gives a list, it is what ``validate``
-        gives row by row."""
+    def accept_all(self, rows: Sequence[Sequence[object]]) -> list[tuple[Any, ...]] | None:
+        """The values of the entities of ``rows`` when every one is plainly valid, checked a column at a time;
+        else None, and ``validate`` gives each row its entity or its reasons. Where it gives a list, it holds
+        what ``validate`` gives row by row, as plain tuples: the garbage collector forgets a tuple of plain
+        values, but scans each entity (a tuple subclass) that lives a while, again and again."""
         acceptors = self.column_acceptors
         if acceptors is None or not rows or set(map(len, rows)) != {len(acceptors)}:
             return None
@@ -120,7 +120,7 @@ class TableSpec:
             if column is None:
                 return None
             clean.append(column)
-        return list(map(_new_tuple, itertools.repeat(self.entity), zip(*clean, strict=True)))
+        return list(zip(*clean, strict=True))
 
     def validate_each_column(self, values: Sequence[object]) -> Any:
         """``validate`` without the fast path: each value through its column's parser."""

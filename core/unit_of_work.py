@@ -70,7 +70,8 @@ class HiringRows(abc.ABC):
     @abc.abstractmethod
     def drop_secondary_indexes(self, table: str) -> None:
         """Drop the indexes of ``table`` besides its primary key, for a restore, in this transaction; after
-        ``lock(..., references_checked=True)``, also its foreign keys where the database can drop them.
+        ``lock(..., references_checked=True)``, also its foreign keys where the database can drop them, and its
+        primary key where no foreign key refers to the table (built again with the indexes, checking every id).
 
         ``build_secondary_indexes`` builds them again; a transaction that does not commit leaves them as they were.
         """

@@ -150,6 +150,12 @@ def _postgres_lookups(table: str) -> tuple[str, str]:
     return head + "BETWEEN %s AND %s", head + "= ANY(%s::int8[])"
 
 
+@functools.cache
+def _postgres_ids_lookup(table: str) -> str:
+    """Which of a list of ids ``table`` holds, in PostgreSQL's words for psycopg's cursor."""
+    return f"SELECT id FROM {HIRING_TABLES[table].name} WHERE id = ANY(%s::int8[])"  # nosec B608: our own table name
+
+
 class SqlHiringRows(HiringRows):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -178,6 +184,11 @@ class SqlHiringRows(HiringRows):
         return {row[0]: tuple(row) for row in rows}
 
     def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
+        if self._postgres:
+            # One array parameter: no statement text per number of ids to build, convert and plan.
+            sql = _postgres_ids_lookup(table)
+            with driver_cursor(self._conn, sql) as cursor:
+                return {row[0] for row in cursor.execute(sql, (list(ids),))}
         t = HIRING_TABLES[table]
         query = select(t.c.id).where(t.c.id.in_(bindparam("ids", expanding=True)))
         return set(self._conn.execute(query, {"ids": list(ids)}).scalars())

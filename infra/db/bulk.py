@@ -121,10 +121,11 @@ def build_secondary(conn: Connection, table: str) -> list[str]:
     _in_transaction(conn)
     present = _present_indexes(conn, table)
     built = []
-    for index in secondary_indexes(table):
-        if index.name not in present:
-            conn.execute(create_index_statement(index, dialect))
-            built.append(str(index.name))
+    with schema.index_build_memory(conn):
+        for index in secondary_indexes(table):
+            if index.name not in present:
+                conn.execute(create_index_statement(index, dialect))
+                built.append(str(index.name))
     if dialect in _DROPS_FOREIGN_KEYS:
         present_keys = _present_foreign_keys(conn, table)
         for key in foreign_keys(table):

@@ -52,7 +52,7 @@ def _progress_values(progress: JobProgress) -> dict[str, Any]:
 
 def _renew_statement(progress: bool) -> Update:
     """The lease renewal of a running job's worker, with its progress or without; the states are our constants."""
-    running = [literal_column(f"'{state}'") for state in _RUNNING]
+    running: list[ColumnElement[Any]] = [literal_column(f"'{state}'") for state in _RUNNING]
     mine = and_(_c.id == bindparam("job_id"), _c.worker == bindparam("worker"), _c.state.in_(running))
     values: dict[str, Any] = {"heartbeat_at": bindparam("now")}
     if progress:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Prepared:
@@ -24,6 +25,8 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
+        if not isinstance(compiled, SQLCompiler):
+            raise TypeError(f"not a SQL statement: {statement!r}")
         self.sql = str(compiled)
         self.names: list[str] = list(compiled.positiontup or ()) if compiled.positional else []
         self.processors: dict[str, Callable[[Any], Any]] = {}

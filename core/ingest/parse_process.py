@@ -89,7 +89,7 @@ def _receive(results: IO[bytes]) -> tuple[int, Any]:
     body = results.read(size)
     if len(body) < size:
         return _FAILED, "it ended in the middle of a message"
-    return kind, pickle.loads(body)  # nosec B301: our own child, through a pipe only we hold
+    return kind, pickle.loads(body)  # noqa: S301  # nosec B301: our own child, through a pipe only we hold
 
 
 def _stop(pid: int, finished: bool) -> None:

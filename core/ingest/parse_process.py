@@ -15,7 +15,7 @@ the child's next write fails and it exits. A child that dies makes the load fail
 from __future__ import annotations
 
 import os
-import pickle
+import pickle  # nosec B403: only our own child process is unpickled, through a pipe only we hold
 import signal
 import struct
 import threading

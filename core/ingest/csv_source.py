@@ -200,9 +200,11 @@ class CsvSource:
         parse_line: LineParser | None = None,
         *,
         child_from_bytes: int | None = None,
+        entity: type[tuple[Any, ...]] | None = None,
     ) -> None:
         """With ``child_from_bytes``, a source of at least that many bytes is parsed in a child process
-        (``core/ingest/parse_process.py``), where the system can fork."""
+        (``core/ingest/parse_process.py``), where the system can fork; ``entity`` is the type of what
+        ``parse_line`` gives."""
         self.name = name
         self.part = part
         if part is None:
@@ -225,7 +227,10 @@ class CsvSource:
             and self.size >= child_from_bytes
             and can_parse_in_child()
         )
-        self.records = records_in_child(self._stream, records) if self.in_child else records(self._stream)
+        if self.in_child:
+            self.records = records_in_child(self._stream, records, entity)
+        else:
+            self.records = records(self._stream)
 
     def estimated_records(self) -> int | None:
         """About how many records the source holds, from the lines in its first 64 KiB; None if its size is unknown.

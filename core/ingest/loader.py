@@ -95,7 +95,9 @@ def ingest_blob(
     if job_id:
         with uow() as tx:
             checkpoint = tx.checkpoints.get(job_id, key)
-    with CsvSource(storage, blob_name, part, spec.parse_line, child_from_bytes=PARSE_IN_CHILD_FROM_BYTES) as source:
+    with CsvSource(
+        storage, blob_name, part, spec.parse_line, child_from_bytes=PARSE_IN_CHILD_FROM_BYTES, entity=spec.entity
+    ) as source:
 
         def batch_done(tx: UnitOfWork, counts: TableCounts, batch: BatchResult | None) -> None:
             if reporter is not None:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 from core.ingest.csv_source import BOM, ByteRange, CsvSource, csv_records, range_records
 from core.ingest.parse_process import ParseProcessFailed, records_in_child
-from domain.entities import HIRED_EMPLOYEES
+from domain.entities import HIRED_EMPLOYEES, HiredEmployee
 from infra.storage.local import LocalFolderStorage
 from tests.unit.test_fast_validation import csv_file
 
@@ -29,6 +29,11 @@ parse_line = HIRED_EMPLOYEES.parse_line
 
 def employees(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
     return csv_records(stream, 60, parse_line)
+
+
+def typed(records: Iterator[tuple[int, Any]] | list[tuple[int, Any]]) -> list[tuple[int, type, Any]]:
+    """Each record with its payload's type: an entity equals the plain tuple of its values, and must stay one."""
+    return [(line, type(payload), payload) for line, payload in records]
 
 
 def children() -> set[int]:
@@ -42,12 +47,12 @@ def children() -> set[int]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_file())
 def test_the_child_gives_the_records_of_any_file_as_the_load_reads_them(data: bytes) -> None:
-    assert list(records_in_child(io.BytesIO(data), employees)) == list(employees(io.BytesIO(data)))
+    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee)) == typed(employees(io.BytesIO(data)))
 
 
 def test_the_challenge_file_and_a_range_of_it_read_the_same_through_the_child(challenge_dir: Path) -> None:
     data = (challenge_dir / "hired_employees.csv").read_bytes()
-    assert list(records_in_child(io.BytesIO(data), employees)) == list(employees(io.BytesIO(data)))
+    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee)) == typed(employees(io.BytesIO(data)))
     middle = data.index(b"\n", len(data) // 3) + 1
     part = ByteRange(middle, len(data), data[:middle].count(b"\n") + 1)
 
@@ -55,14 +60,14 @@ def test_the_challenge_file_and_a_range_of_it_read_the_same_through_the_child(ch
         return range_records(stream, part, parse_line=parse_line)
 
     expected = list(ranged(io.BytesIO(data[middle:])))
-    assert expected and list(records_in_child(io.BytesIO(data[middle:]), ranged)) == expected
+    assert expected and typed(records_in_child(io.BytesIO(data[middle:]), ranged, HiredEmployee)) == typed(expected)
 
 
 def test_many_messages_arrive_whole_and_in_order() -> None:
     lines = [f"{n},Ana Silva,2021-11-07T02:48:42Z,{n % 12 + 1},{n % 180 + 1}" for n in range(1, 25_001)]
     data = BOM + ("\r\n".join(lines) + '\r\n7,"two\nlines",x,1,1\n').encode()
-    got = list(records_in_child(io.BytesIO(data), employees))
-    assert got == list(employees(io.BytesIO(data)))
+    got = list(records_in_child(io.BytesIO(data), employees, HiredEmployee))
+    assert typed(got) == typed(employees(io.BytesIO(data)))
     assert len(got) == 25_001 and type(got[-1][1]) is list
 
 
@@ -103,9 +108,11 @@ def test_a_csv_source_above_the_threshold_is_parsed_in_a_child(tmp_path: Path, c
     storage = LocalFolderStorage(tmp_path)
     data = (challenge_dir / "hired_employees.csv").read_bytes()
     storage.write("hired_employees.csv", data)
-    with CsvSource(storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data)) as source:
+    with CsvSource(
+        storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data), entity=HiredEmployee
+    ) as source:
         assert source.in_child
-        assert list(source.records) == list(csv_records(io.BytesIO(data), parse_line=parse_line))
+        assert typed(source.records) == typed(csv_records(io.BytesIO(data), parse_line=parse_line))
         assert source.bytes_read == len(data)
     with CsvSource(storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data) + 1) as source:
         assert not source.in_child
@@ -118,7 +125,7 @@ def test_the_child_ends_when_the_load_is_killed(tmp_path: Path) -> None:
         import io, sys, time
         from core.ingest.csv_source import csv_records
         from core.ingest.parse_process import records_in_child
-        from domain.entities import HIRED_EMPLOYEES
+        from domain.entities import HIRED_EMPLOYEES, HiredEmployee
         data = b"".join(b"%d,Ana Silva,2021-11-07T02:48:42Z,1,1\\n" % n for n in range(1, 400_001))
         records = records_in_child(io.BytesIO(data), lambda s: csv_records(s, parse_line=HIRED_EMPLOYEES.parse_line))
         next(records)

@@ -37,6 +37,9 @@ BATCH_SIZE = 1000
 # drops its table's secondary indexes for the load and builds them after (README, Performance).
 BULK_MIN_ROWS = 50_000
 BULK_SHARE = 4
+# A source of at least this many bytes (about 45 000 employees) is parsed in a child process while this one
+# writes (core/ingest/parse_process.py); below it, starting the child costs more than it saves.
+PARSE_IN_CHILD_FROM_BYTES = 2 << 20
 MAX_REQUEST_ROWS = 1000
 MAX_RAW_CHARS = 2000
 WRITE_RETRIES = 3
@@ -95,7 +98,9 @@ def ingest_blob(
     if job_id:
         with uow() as tx:
             checkpoint = tx.checkpoints.get(job_id, key)
-    with CsvSource(storage, blob_name, part, spec.parse_line) as source:
+    with CsvSource(
+        storage, blob_name, part, spec.parse_line, child_from_bytes=PARSE_IN_CHILD_FROM_BYTES, entity=spec.entity
+    ) as source:
 
         def batch_done(tx: UnitOfWork, counts: TableCounts, batch: BatchResult | None) -> None:
             if reporter is not None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.ingest.csv_source import ByteRange, CsvSource
+from core.ingest.gc_tuning import fewer_collections
 from core.jobs.exclusion import BATCH, check_free, refuse_if_busy
 from core.storage import BlobStorage
 from core.unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
@@ -98,9 +99,12 @@ def ingest_blob(
     if job_id:
         with uow() as tx:
             checkpoint = tx.checkpoints.get(job_id, key)
-    with CsvSource(
-        storage, blob_name, part, spec.parse_line, child_from_bytes=PARSE_IN_CHILD_FROM_BYTES, entity=spec.entity
-    ) as source:
+    with (
+        fewer_collections(),
+        CsvSource(
+            storage, blob_name, part, spec.parse_line, child_from_bytes=PARSE_IN_CHILD_FROM_BYTES, entity=spec.entity
+        ) as source,
+    ):
 
         def batch_done(tx: UnitOfWork, counts: TableCounts, batch: BatchResult | None) -> None:
             if reporter is not None:

@@ -23,9 +23,11 @@ BACKUP_LIMIT = (
     "file and copies it into the storage, and writes its manifest"
 )
 RESTORE_LIMIT = (
-    "each row goes through the domain rules and into a staging table, then set-based duplicate and reference "
-    "checks and one INSERT … SELECT with the indexes built after, in one transaction; the limit inserts the "
-    "decoded rows once and skips the rules, the staging and the checks"
+    "each chunk of rows goes through the domain rules (a column at a time) and into a staging table (binary COPY "
+    "on PostgreSQL), then set-based duplicate and reference checks; in one transaction the table is emptied "
+    "(TRUNCATE on PostgreSQL) and filled by one INSERT … SELECT without its secondary indexes (on PostgreSQL nor "
+    "its foreign keys and primary key), which are built after, then ANALYZE; the limit inserts the decoded rows "
+    "once and skips the rules, the staging, the checks and the statistics"
 )
 
 

@@ -49,7 +49,8 @@ class HiringRows(abc.ABC):
         """
 
     @abc.abstractmethod
-    def delete_all(self, table: str) -> None: ...
+    def delete_all(self, table: str) -> None:
+        """Empty ``table`` in this transaction; readers that start meanwhile see its rows of before or of after."""
 
     @abc.abstractmethod
     def drop_secondary(self, table: str) -> None:
@@ -68,15 +69,16 @@ class HiringRows(abc.ABC):
 
     @abc.abstractmethod
     def drop_secondary_indexes(self, table: str) -> None:
-        """Drop the indexes of ``table`` besides its primary key (not its foreign keys), for a restore, in this
-        transaction.
+        """Drop the indexes of ``table`` besides its primary key, for a restore, in this transaction; after
+        ``lock(..., references_checked=True)``, also its foreign keys where the database can drop them, and its
+        primary key where no foreign key refers to the table (built again with the indexes, checking every id).
 
         ``build_secondary_indexes`` builds them again; a transaction that does not commit leaves them as they were.
         """
 
     @abc.abstractmethod
     def build_secondary_indexes(self, table: str) -> None:
-        """Build the secondary indexes ``table`` lacks, then refresh the statistics the query planner uses."""
+        """Build the secondary indexes and foreign keys ``table`` lacks, then refresh the planner's statistics."""
 
     @abc.abstractmethod
     def stage(self, table: str) -> StagedRows:

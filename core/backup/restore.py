@@ -8,6 +8,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import itemgetter, lt
 from typing import IO, Any
 
@@ -169,10 +170,32 @@ def _stage(
 def _valid_chunks(
     spec: TableSpec, info: BackupInfo, rows: Iterable[tuple[Any, ...]], size: int
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """The backup's rows through the same validation as an insert, ``size`` at a time; a bad row stops the restore."""
+    """The backup's rows through the same validation as an insert, ``size`` at a time; a bad row stops the restore.
+
+    A chunk is checked a column at a time; only a chunk with a row that is not plainly valid goes row by row, which
+    names the first bad row and its reasons. A file damaged further on is refused for a bad row before the damage.
+    """
+    remaining = iter(rows)
+    done = 0
+    while True:
+        chunk: list[tuple[Any, ...]] = []
+        try:
+            chunk.extend(islice(remaining, size))
+        except InvalidBackup:
+            _validate_each(spec, info, chunk, done)
+            raise
+        if not chunk:
+            return
+        valid = spec.accept_all(chunk)
+        yield _validate_each(spec, info, chunk, done) if valid is None else valid
+        done += len(chunk)
+
+
+def _validate_each(spec: TableSpec, info: BackupInfo, rows: list[tuple[Any, ...]], done: int) -> list[Any]:
+    """Each row through ``spec.validate``, the first ``done`` rows of the file before them."""
     validate = spec.validate
-    chunk: list[tuple[Any, ...]] = []
-    for position, values in enumerate(rows, start=1):
+    valid = []
+    for position, values in enumerate(rows, start=done + 1):
         result = validate(values)
         if type(result) is list:
             raise InvalidBackup(
@@ -185,12 +208,8 @@ def _valid_chunks(
                     "reasons": [reason.as_dict() for reason in result],
                 },
             )
-        chunk.append(result)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+        valid.append(result)
+    return valid
 
 
 def _named(missing: Missing) -> str:

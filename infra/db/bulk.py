@@ -1,10 +1,11 @@
 """Bulk mode DDL: a table's secondary indexes (and, on PostgreSQL, its foreign keys) dropped before a large
 write and built again after it, then the table's statistics refreshed.
 
-Used by a bulk load (``SqlHiringRows.drop_secondary`` / ``build_secondary``) and at every process start
-(``build_missing_secondary``), and meant for restore too. Each function runs on the connection it is given,
-inside its transaction: SQLite and PostgreSQL have transactional DDL, so a drop commits together with the
-checkpoint that says what is pending, and a build together with the checkpoint that says nothing is.
+Used by a bulk load (``SqlHiringRows.drop_secondary`` / ``build_secondary``), by a restore (which on PostgreSQL
+also drops the primary key of a table no key refers to), and at every process start (``build_missing_secondary``).
+Each function runs on the connection it is given, inside its transaction: SQLite and PostgreSQL have transactional
+DDL, so a drop commits together with the checkpoint that says what is pending, and a build together with the
+checkpoint that says nothing is.
 
 Everything is idempotent: dropping what is already gone, or building what is already there, does nothing.
 The primary key always stays, so duplicates are refused during a bulk load; references are checked by the

@@ -165,13 +165,6 @@ def index_build_memory(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(own or SQLITE_INDEX_BUILD_CACHE)}")
 
 
-def create_secondary_indexes(conn: Connection, table: Table) -> None:
-    """Build the secondary indexes of ``table`` that are missing, as the schema above defines them."""
-    with index_build_memory(conn):
-        for index in secondary_indexes(table):
-            index.create(conn, checkfirst=True)
-
-
 def refresh_statistics(conn: Connection, table: Table) -> None:
     """Gather the planner's statistics of ``table`` and its indexes, so queries plan on the new indexes at once.
 

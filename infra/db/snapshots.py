@@ -14,6 +14,11 @@ from infra.db.engine import connect
 from infra.db.schema import HIRING_TABLES
 
 
+def read_lock_statement(table: Table) -> str:
+    """PostgreSQL: wait for a writer that holds the whole table (a restore) to end; writers of rows do not wait."""
+    return f"LOCK TABLE {table.name} IN ACCESS SHARE MODE"
+
+
 def count_statement(table: Table) -> Select[Any]:
     return select(func.count()).select_from(table)
 
@@ -83,6 +88,9 @@ def table_snapshot(engine: Engine, table: str) -> Iterator[TableSnapshot]:
         dialect = engine.dialect.name
         if dialect == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ")
+            # Before the snapshot: a restore that empties the table with TRUNCATE would otherwise show an older
+            # snapshot no row at all once it commits; a LOCK takes no snapshot, so the first read comes after it.
+            conn.exec_driver_sql(read_lock_statement(HIRING_TABLES[table]))
         elif dialect == "sqlite":
             # pysqlite does not open a transaction for reads; without one, the count
             # and the rows could come from two different states of the table.

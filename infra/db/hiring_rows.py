@@ -31,9 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.unit_of_work import HiringRows, Missing, StagedRows, WriteConflict
-from infra.db import bulk
+from infra.db import bulk, held_back
 from infra.db.engine import first_line
-from infra.db.postgres import CopyIn, column_list, driver_cursor, uses_psycopg
+from infra.db.postgres import CopyIn, column_list, uses_psycopg
 from infra.db.schema import HIRING_TABLES, create_secondary_indexes, drop_secondary_indexes, refresh_statistics
 from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staged_of, staging_table
 
@@ -166,8 +166,8 @@ class SqlHiringRows(HiringRows):
         if self._postgres:
             by_range, by_list = _postgres_lookups(table)
             sql, params = (by_range, (low, high)) if dense else (by_list, (list(ids),))
-            with driver_cursor(self._conn, sql) as cursor:
-                rows = cursor.execute(sql, params).fetchall()
+            # Pipelined: when it opens the transaction, the BEGIN goes with it in one round trip.
+            rows = held_back.query(self._conn, sql, params)
         elif dense:
             rows = self._conn.execute(_rows_in_range(table), {"low": low, "high": high})
         else:
@@ -190,6 +190,8 @@ class SqlHiringRows(HiringRows):
             return
         # In id order, so that two writers of overlapping ids wait on each other instead of deadlocking.
         ordered = sorted(rows, key=itemgetter(0))
+        if self._postgres:
+            held_back.send(self._conn)
         with _conflicts():
             bulk_inserter(self._conn.dialect, table).insert(self._conn, ordered)
 

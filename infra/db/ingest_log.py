@@ -12,7 +12,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from core.clock import utcnow
 from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
 from domain.loads import COUNT_FIELDS, BatchSummary, Checkpoint, RejectedRow, TableCounts
-from infra.db.postgres import column_list, driver_cursor, uses_psycopg
+from infra.db.held_back import execute_later
+from infra.db.postgres import column_list, uses_psycopg
 from infra.db.schema import ingest_batches, ingest_checkpoints, rejected_rows
 from infra.db.utc import to_column
 
@@ -46,6 +47,14 @@ POSTGRES_SAVE_CHECKPOINT = (
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in _CHECKPOINT_VALUES)
 )
 
+# A batch's summary, numbered after the last one of its job and table, in one statement.
+_SUMMARY_COUNTS = ("processed", "inserted", "already_exists", "errors")
+POSTGRES_ADD_BATCH = (
+    f"INSERT INTO {ingest_batches.name} (job_id, table_name, batch, {', '.join(_SUMMARY_COUNTS)}, error_ids) "  # nosec B608: our names, bound values
+    f"SELECT %s, %s, COALESCE(MAX(batch), 0) + 1, {', '.join(['%s'] * len(_SUMMARY_COUNTS))}, %s::json "
+    f"FROM {ingest_batches.name} WHERE job_id = %s AND table_name = %s"
+)
+
 
 class SqlRejections(Rejections):
     def __init__(self, conn: Connection) -> None:
@@ -68,8 +77,7 @@ class SqlRejections(Rejections):
             for r in rows
         ]
         if uses_psycopg(self._conn.dialect):
-            with driver_cursor(self._conn, POSTGRES_ADD_REJECTED) as cursor:
-                cursor.execute(POSTGRES_ADD_REJECTED, [now, *map(list, zip(*values, strict=True))])
+            execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, *map(list, zip(*values, strict=True))])
             return
         self._conn.execute(
             insert(rejected_rows), [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]
@@ -113,8 +121,7 @@ class SqlCheckpoints(Checkpoints):
         }
         if uses_psycopg(self._conn.dialect):
             row = {"job_id": job_id, "table_name": key, **values}
-            with driver_cursor(self._conn, POSTGRES_SAVE_CHECKPOINT) as cursor:
-                cursor.execute(POSTGRES_SAVE_CHECKPOINT, [row[c.name] for c in ingest_checkpoints.columns])
+            execute_later(self._conn, POSTGRES_SAVE_CHECKPOINT, [row[c.name] for c in ingest_checkpoints.columns])
             return
         changed = self._conn.execute(
             update(ingest_checkpoints)
@@ -136,9 +143,13 @@ class SqlBatchSummaries(BatchSummaries):
         self._conn = conn
 
     def add(self, job_id: str, key: str, summary: BatchSummary) -> None:
+        values = summary.as_dict()
+        if uses_psycopg(self._conn.dialect):
+            params = [job_id, key, *(values[name] for name in _SUMMARY_COUNTS), json.dumps(values["error_ids"])]
+            execute_later(self._conn, POSTGRES_ADD_BATCH, [*params, job_id, key])
+            return
         last = select(func.coalesce(func.max(_batch.batch), 0)).where(_batch.job_id == job_id, _batch.table_name == key)
         number = int(self._conn.execute(last).scalar_one()) + 1
-        values = summary.as_dict()
         self._conn.execute(insert(ingest_batches).values(job_id=job_id, table_name=key, batch=number, **values))
 
     def first(self, job_id: str, keys: Sequence[str], limit: int) -> tuple[list[BatchSummary], int]:

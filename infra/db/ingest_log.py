@@ -21,15 +21,16 @@ _checkpoint = ingest_checkpoints.c
 _rejected = rejected_rows.c
 _batch = ingest_batches.c
 
-# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, one array a column
-# (the same text whatever the number of rows, so the server plans it once); its checkpoint in one upsert.
+# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, its rows as one JSON array of
+# arrays (the same text whatever the number of rows, so the server plans it once, and one parameter to bind
+# instead of an array a column, which psycopg builds element by element in Python); its checkpoint in one upsert.
 _REJECTED_COLUMNS = ("job_id", "batch", "table_name", "source", "line_number", "raw_record", "reasons", "created_at")
-_REJECTED_ARRAYS = ("text", "int4", "text", "text", "int4", "text", "text")
+_REJECTED_TYPES = ("text", "int4", "text", "text", "int4", "text", "text")
 POSTGRES_ADD_REJECTED = (
     # Table, column and type names are our own constants and every value is bound, hence the nosec.
-    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT rejected.*, %s FROM unnest("  # nosec B608
-    + ", ".join(f"%s::{kind}[]" for kind in _REJECTED_ARRAYS)
-    + ") AS rejected"
+    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT "  # nosec B608
+    + ", ".join(f"(rejected->>{i})::{kind}" for i, kind in enumerate(_REJECTED_TYPES))
+    + ", %s FROM json_array_elements(%s::json) AS rejected"
 )
 _CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not in ("job_id", "table_name")]
 # The batch that saves a checkpoint commits without waiting for its WAL to reach the disk
@@ -77,7 +78,7 @@ class SqlRejections(Rejections):
             for r in rows
         ]
         if uses_psycopg(self._conn.dialect):
-            execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, *map(list, zip(*values, strict=True))])
+            execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, json.dumps(values, ensure_ascii=False)])
             return
         self._conn.execute(
             insert(rejected_rows), [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]

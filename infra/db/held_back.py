@@ -3,10 +3,10 @@
 A batch of a load writes its rejections, its checkpoint and its summary, then reports the job's progress (whose
 answer says whether the job is still this worker's) and commits. Sent one by one, each of those writes waits
 for the server's answer before the next one leaves. Held back here, they go in one psycopg pipeline together
-with the next statement that has a result (``query``); any other statement on the connection, and the commit,
-sends them first (``send``, also called before every statement SQLAlchemy sends), so the
-server always sees the statements in the order they were made. An error in one of them comes out of the call
-that sent it, inside the same transaction, which then rolls back as a whole.
+with the next statement that has a result (``query``). Any other statement on the connection, and the commit,
+sends them first (``send``; SQLAlchemy's statements through an event), so the server always sees the
+statements in the order they were made. An error in one of them comes out of the call that sent it, inside
+the same transaction, which then rolls back as a whole.
 
 Only a unit of work holds statements back (``hold_back``), and it forgets them when it ends (``forget``);
 elsewhere ``execute_later`` runs a statement at once.
@@ -46,10 +46,11 @@ def execute_later(conn: Connection, sql: str, params: Sequence[Any]) -> None:
 
 
 def query(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """The rows of ``sql``, sent in one round trip with the statements held back before it (and with the
-    ``BEGIN`` when it opens the transaction)."""
+    """The rows of ``sql``, sent in one round trip with the statements held back before it."""
     held = _take(conn)
     with driver_cursor(conn, sql) as cursor:
+        if not held:
+            return list(cursor.execute(sql, params).fetchall())
         # Leaving the pipeline sends it, with a Sync, and reads every result: the cursor then holds its rows.
         with cursor.connection.pipeline():
             _execute(cursor, held)

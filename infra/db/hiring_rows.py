@@ -166,7 +166,6 @@ class SqlHiringRows(HiringRows):
         if self._postgres:
             by_range, by_list = _postgres_lookups(table)
             sql, params = (by_range, (low, high)) if dense else (by_list, (list(ids),))
-            # Pipelined: when it opens the transaction, the BEGIN goes with it in one round trip.
             rows = held_back.query(self._conn, sql, params)
         elif dense:
             rows = self._conn.execute(_rows_in_range(table), {"low": low, "high": high})

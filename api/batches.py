@@ -13,8 +13,7 @@ from api.parsing import Blueprint, parse_json
 from api.schemas import BatchResultSchema, ErrorSchema, RecordWindowQuerySchema, TaskCreatedSchema
 from api.uploads import enqueue_from_storage, has_body, record_window
 from core.ingest.csv_source import csv_records
-from core.ingest.loader import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_records
-from core.jobs.exclusion import BATCH, check_free
+from core.ingest.loader import MAX_RAW_CHARS, MAX_REQUEST_ROWS, BatchResult, insert_batch
 from domain.entities import TABLES
 from domain.errors import InvalidRequest, UnsupportedContentType
 
@@ -96,6 +95,8 @@ def read_records() -> tuple[list[tuple[int, Any]], bool]:
 
 
 def result_body(table: str, result: BatchResult, records: list[tuple[int, Any]], as_csv: bool) -> dict[str, Any]:
+    if not result.rejected:
+        return {"table": table, **result.counts.as_dict(), "rejected": []}
     index_of = {position: index for index, (position, _payload) in enumerate(records)}
     payload_of = dict(records)
     rejected = []
@@ -117,12 +118,11 @@ def _spelt_out(field: Any) -> Any:
     return field.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(field, str) else field
 
 
-def insert_batch(table: str) -> dict[str, Any]:
+def insert_rows(table: str) -> dict[str, Any]:
     records, as_csv = read_records()
-    found = services()
-    # Rows inserted now would be wiped by the restore's replacement, after a 200 said they were stored.
-    check_free(found.database, BATCH, [table])
-    result = insert_records(found.database, table, records, source=f"api:{table}", skip_header=as_csv)
+    # Refused while a restore of the table is pending or running: its replacement would wipe the rows after a
+    # 200 said they were stored.
+    result = insert_batch(services().database, table, records, source=f"api:{table}", skip_header=as_csv)
     return result_body(table, result, records, as_csv)
 
 
@@ -135,7 +135,7 @@ def _make_route(table: str) -> None:
                 "start and limit choose records of the file in storage: send them with no body",
                 {"parameters": sorted(window)},
             )
-        return insert_batch(table)
+        return insert_rows(table)
 
     view.__name__ = f"insert_{table}"
     view.__doc__ = (

@@ -94,8 +94,9 @@ class Finished:
     """What ``python main.py ...`` printed, and its own peak RSS in MB (see ``bench/peak_rss.py``)."""
 
     output: str
-    peak_mb: float
+    peak_mb: float  # the larger of ru_maxrss and the peak PSS of the command with its children
     floor_mb: float  # the launcher's own peak, under which no figure can go
+    tree_pss_mb: float = 0.0  # the peak of the command's PSS summed with its children's (bench/peak_rss.py)
 
 
 def main_py(args: list[str], environ: Mapping[str, str]) -> Finished:
@@ -116,7 +117,8 @@ def main_py(args: list[str], environ: Mapping[str, str]) -> Finished:
         found = json.loads(report.read_text()) if report.is_file() else {"exit_code": done.returncode}
     if done.returncode or found["exit_code"]:
         raise CommandFailed(f"main.py {' '.join(args)} failed ({found['exit_code']}): {output[-500:]}")
-    return Finished(output, found["peak_kb"] / 1024, found["floor_kb"] / 1024)  # kilobytes on Linux
+    tree = found.get("tree_pss_peak_kb", 0) / 1024  # kilobytes on Linux
+    return Finished(output, max(found["peak_kb"] / 1024, tree), found["floor_kb"] / 1024, tree)
 
 
 def migrate(url: str, data: DataSet, work: Path) -> Finished:

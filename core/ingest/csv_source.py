@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from core.ingest.parse_process import can_parse_in_child, records_in_child
 from core.storage import BlobStorage
 from domain.entities import line_too_long, malformed_csv
 
@@ -192,8 +193,18 @@ class CsvSource:
     """
 
     def __init__(
-        self, storage: BlobStorage, name: str, part: ByteRange | None = None, parse_line: LineParser | None = None
+        self,
+        storage: BlobStorage,
+        name: str,
+        part: ByteRange | None = None,
+        parse_line: LineParser | None = None,
+        *,
+        child_from_bytes: int | None = None,
+        entity: type[tuple[Any, ...]] | None = None,
     ) -> None:
+        """With ``child_from_bytes``, a source of at least that many bytes is parsed in a child process
+        (``core/ingest/parse_process.py``), where the system can fork; ``entity`` is the type of what
+        ``parse_line`` gives."""
         self.name = name
         self.part = part
         if part is None:
@@ -204,10 +215,22 @@ class CsvSource:
             raw = storage.open_range(name, part.start, part.end)
         self._counter = CountingReader(raw)
         self._stream = io.BufferedReader(self._counter, 1 << 16)
-        if part is None:
-            self.records = csv_records(self._stream, parse_line=parse_line)
+
+        def records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+            if part is None:
+                return csv_records(stream, parse_line=parse_line)
+            return range_records(stream, part, parse_line=parse_line)
+
+        self.in_child = (
+            child_from_bytes is not None
+            and self.size is not None
+            and self.size >= child_from_bytes
+            and can_parse_in_child()
+        )
+        if self.in_child:
+            self.records = records_in_child(self._stream, records, entity)
         else:
-            self.records = range_records(self._stream, part, parse_line=parse_line)
+            self.records = records(self._stream)
 
     def estimated_records(self) -> int | None:
         """About how many records the source holds, from the lines in its first 64 KiB; None if its size is unknown.
@@ -237,6 +260,9 @@ class CsvSource:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        close = getattr(self.records, "close", None)
+        if close is not None:
+            close()  # a child that parses stops before its source is closed
         self._counter.close()
 
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import abc
 import csv
+import functools
 import io
 import json
 import logging
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from core.ingest.csv_source import ByteRange, CsvSource
+from core.jobs.exclusion import BATCH, check_free, refuse_if_busy
 from core.storage import BlobStorage
 from core.unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
 from domain.background_jobs import Cancelled
@@ -34,6 +37,9 @@ BATCH_SIZE = 1000
 # drops its table's secondary indexes for the load and builds them after (README, Performance).
 BULK_MIN_ROWS = 50_000
 BULK_SHARE = 4
+# A source of at least this many bytes (about 45 000 employees) is parsed in a child process while this one
+# writes (core/ingest/parse_process.py); below it, starting the child costs more than it saves.
+PARSE_IN_CHILD_FROM_BYTES = 2 << 20
 MAX_REQUEST_ROWS = 1000
 MAX_RAW_CHARS = 2000
 WRITE_RETRIES = 3
@@ -92,7 +98,9 @@ def ingest_blob(
     if job_id:
         with uow() as tx:
             checkpoint = tx.checkpoints.get(job_id, key)
-    with CsvSource(storage, blob_name, part, spec.parse_line) as source:
+    with CsvSource(
+        storage, blob_name, part, spec.parse_line, child_from_bytes=PARSE_IN_CHILD_FROM_BYTES, entity=spec.entity
+    ) as source:
 
         def batch_done(tx: UnitOfWork, counts: TableCounts, batch: BatchResult | None) -> None:
             if reporter is not None:
@@ -144,9 +152,40 @@ def insert_records(
     source: str = "api",
     job_id: str | None = None,
     skip_header: bool = False,
+    before_write: Callable[[UnitOfWork], None] | None = None,
 ) -> BatchResult:
-    """Insert 1 to 1000 numbered records ``(position, JSON object or list of CSV fields)`` synchronously."""
+    """Insert 1 to 1000 numbered records ``(position, JSON object or list of CSV fields)`` synchronously.
+
+    ``before_write``, if given, runs first in the unit of work that writes them, and may refuse the batch.
+    """
     spec = table_spec(table)
+    records = _request_rows(spec, records, skip_header)
+    load = _Load(uow, spec, source, job_id, spec.name, None, MAX_REQUEST_ROWS, keep_details=True)
+    load.before_write = before_write
+    counts = load.run(records, skip_header=False)
+    return BatchResult(counts, load.rejected_rows, load.existing_ids)
+
+
+def insert_batch(
+    uow: UnitOfWorkFactory, table: str, records: Sequence[tuple[int, Any]], *, source: str, skip_header: bool
+) -> BatchResult:
+    """A batch sent to the API: refused with ``TableBusy`` while a restore of ``table`` is pending or running,
+    else inserted as ``insert_records`` does.
+
+    The check is the first statement of the unit of work that writes the rows, not a transaction of its own.
+    A batch of no rows or too many is refused for the restore first, as it always was.
+    """
+    try:
+        rows = _request_rows(table_spec(table), records, skip_header)
+    except (EmptyBatch, BatchTooLarge):
+        check_free(uow, BATCH, [table])
+        raise
+    refuse = functools.partial(refuse_if_busy, kind=BATCH, tables=[table])
+    return insert_records(uow, table, rows, source=source, before_write=refuse)
+
+
+def _request_rows(spec: TableSpec, records: Sequence[tuple[int, Any]], skip_header: bool) -> Sequence[tuple[int, Any]]:
+    """The records of a request without its CSV header line, refused if there are none or too many."""
     if skip_header and records and type(records[0][1]) is list and spec.is_header(records[0][1]):
         records = records[1:]
     if not records:
@@ -156,9 +195,7 @@ def insert_records(
             f"the request holds {len(records)} rows; at most {MAX_REQUEST_ROWS} are accepted",
             {"rows": len(records), "limit": MAX_REQUEST_ROWS},
         )
-    load = _Load(uow, spec, source, job_id, spec.name, None, MAX_REQUEST_ROWS, keep_details=True)
-    counts = load.run(records, skip_header=False)
-    return BatchResult(counts, load.rejected_rows, load.existing_ids)
+    return records
 
 
 def raw_text(payload: Any) -> str:
@@ -175,6 +212,23 @@ def raw_text(payload: Any) -> str:
     # PostgreSQL text cannot hold NUL; the log keeps it visible as an escape instead.
     text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     return text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS] + "…[truncated]"
+
+
+@functools.cache
+def _object_validator(spec: TableSpec) -> Callable[[dict[str, Any]], Any]:
+    """``spec.validate_mapping`` for a JSON object: one with exactly the columns' keys, in any order, has its
+    values taken in column order in one step and validated as a CSV row's are; ``validate_mapping`` gives the
+    same answer for it and decides every other object."""
+    columns = frozenset(spec.column_names)
+    values_of = operator.itemgetter(*spec.column_names)
+    validate, validate_mapping = spec.validate, spec.validate_mapping
+
+    def validate_object(record: dict[str, Any]) -> Any:
+        if record.keys() == columns:
+            return validate(values_of(record))
+        return validate_mapping(record)
+
+    return validate_object
 
 
 class _Load:
@@ -214,6 +268,7 @@ class _Load:
         # Set by ``whole_load``: about how many records the source holds, until the first batch decides on bulk mode.
         self.expected_rows: int | None = None
         self.finishes_load = False
+        self.before_write: Callable[[UnitOfWork], None] | None = None
 
     def whole_load(self, expected_rows: int | None) -> None:
         """This load is a whole source: it ends with the table's statistics refreshed, and, with a job to record
@@ -236,6 +291,7 @@ class _Load:
         entity = self.spec.entity
         validate = self.spec.validate
         validate_mapping = self.spec.validate_mapping
+        validate_object = _object_validator(self.spec)
         resume_after = self.resume_after
         batch_size = self.batch_size
         valid: list[Valid] = []
@@ -255,6 +311,8 @@ class _Load:
                 result = payload
             elif kind is list:
                 result = validate(payload)
+            elif kind is dict:
+                result = validate_object(payload)
             elif kind is Reason:
                 result = [payload]
             else:
@@ -326,6 +384,8 @@ class _Load:
             trusted = False
             try:
                 with self.uow() as tx:
+                    if self.before_write is not None:
+                        self.before_write(tx)
                     pending = self.indexes_pending or self._enter_bulk_mode(tx)
                     trusted = pending and self.trust_primary_key
                     batch = self._write(tx, valid, list(rejected), look_up_stored=not trusted)

@@ -80,11 +80,15 @@ def admit(tx: UnitOfWork, job: BackgroundJob) -> None:
 
 def check_free(uow: UnitOfWorkFactory, kind: str, tables: Iterable[str]) -> None:
     """Refuse with ``TableBusy`` early, recording nothing: before an upload is stored, or a ``BATCH`` inserted."""
+    with uow() as tx:
+        refuse_if_busy(tx, kind, tables)
+
+
+def refuse_if_busy(tx: UnitOfWork, kind: str, tables: Iterable[str]) -> None:
+    """``check_free`` in a unit of work of the caller's, before it writes anything: a ``BATCH``'s own."""
     chosen = frozenset(tables)
     blocks = _blocks(kind, chosen)
-    with uow() as tx:
-        unfinished = tx.jobs.unfinished(WRITER_KINDS if kind == RESTORE else (RESTORE,))
-    for other in unfinished:
+    for other in tx.jobs.unfinished(WRITER_KINDS if kind == RESTORE else (RESTORE,)):
         if blocks(other):
             raise refusal(kind, chosen, other)
 

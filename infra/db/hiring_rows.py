@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from core.unit_of_work import HiringRows, Missing, StagedRows, WriteConflict
 from infra.db import bulk, held_back
 from infra.db.engine import first_line
-from infra.db.postgres import CopyIn, column_list, uses_psycopg
+from infra.db.postgres import CopyIn, column_list, driver_cursor, uses_psycopg
 from infra.db.schema import HIRING_TABLES, create_secondary_indexes, drop_secondary_indexes, refresh_statistics
 from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staged_of, staging_table
 
@@ -88,6 +88,9 @@ class BulkInserter:
             (i, p) for i, p in enumerate(processors) if p is not None
         ]
         self.table = table
+        # Five columns, the third a naive datetime that SQLite stores as text: hired_employees on SQLite.
+        datetime_third = len(self.columns) == 5 and [i for i, _ in self.processors] == [2] and dialect.name == "sqlite"
+        self._hire_processors = self.processors if datetime_third else None
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if self.copy is not None:
@@ -96,7 +99,15 @@ class BulkInserter:
         if not self.positional:
             conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=False)) for row in rows])
             return
-        if self.processors:
+        if self.processors == self._hire_processors:
+            # The hired_employees row on SQLite, its one conversion written out: a fifth of a load's time before.
+            slow = self.processors[0][1]
+            converted = [
+                (a, b, c.isoformat(" ", "microseconds") if type(c) is datetime and c.tzinfo is None else slow(c), d, e)
+                for a, b, c, d, e in rows
+            ]
+            conn.exec_driver_sql(self.sql, converted)
+        elif self.processors:
             converted = []
             for row in rows:
                 values = list(row)
@@ -150,6 +161,12 @@ def _postgres_lookups(table: str) -> tuple[str, str]:
     return head + "BETWEEN %s AND %s", head + "= ANY(%s::int8[])"
 
 
+@functools.cache
+def _postgres_ids_lookup(table: str) -> str:
+    """Which of a list of ids ``table`` holds, in PostgreSQL's words for psycopg's cursor."""
+    return f"SELECT id FROM {HIRING_TABLES[table].name} WHERE id = ANY(%s::int8[])"  # nosec B608: our own table name
+
+
 class SqlHiringRows(HiringRows):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -177,6 +194,12 @@ class SqlHiringRows(HiringRows):
         return {row[0]: tuple(row) for row in rows}
 
     def existing_ids(self, table: str, ids: Iterable[int]) -> set[int]:
+        if self._postgres:
+            # One array parameter: no statement text per number of ids to build, convert and plan.
+            sql = _postgres_ids_lookup(table)
+            held_back.send(self._conn)
+            with driver_cursor(self._conn, sql) as cursor:
+                return {row[0] for row in cursor.execute(sql, (list(ids),))}
         t = HIRING_TABLES[table]
         query = select(t.c.id).where(t.c.id.in_(bindparam("ids", expanding=True)))
         return set(self._conn.execute(query, {"ids": list(ids)}).scalars())

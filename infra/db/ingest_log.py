@@ -7,13 +7,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from core.clock import utcnow
 from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
 from domain.loads import COUNT_FIELDS, BatchSummary, Checkpoint, RejectedRow, TableCounts
 from infra.db.held_back import execute_later
 from infra.db.postgres import column_list, uses_psycopg
+from infra.db.prepared import prepared
 from infra.db.schema import ingest_batches, ingest_checkpoints, rejected_rows
 from infra.db.utc import to_column
 
@@ -56,6 +57,27 @@ POSTGRES_ADD_BATCH = (
     f"FROM {ingest_batches.name} WHERE job_id = %s AND table_name = %s"
 )
 
+# Elsewhere, the statements a load runs after every batch, compiled once (``infra/db/prepared.py``).
+_ADD_REJECTED = prepared(lambda: insert(rejected_rows).values({name: bindparam(name) for name in _REJECTED_COLUMNS}))
+_UPDATE_CHECKPOINT = prepared(
+    lambda: (
+        update(ingest_checkpoints)
+        .where(_checkpoint.job_id == bindparam("key_job_id"), _checkpoint.table_name == bindparam("key_table_name"))
+        .values({name: bindparam(name) for name in _CHECKPOINT_VALUES})
+    )
+)
+_INSERT_CHECKPOINT = prepared(
+    lambda: insert(ingest_checkpoints).values({c.name: bindparam(c.name) for c in ingest_checkpoints.columns})
+)
+_LAST_BATCH = prepared(
+    lambda: select(func.coalesce(func.max(_batch.batch), 0)).where(
+        _batch.job_id == bindparam("job_id"), _batch.table_name == bindparam("table_name")
+    )
+)
+_ADD_BATCH = prepared(
+    lambda: insert(ingest_batches).values({c.name: bindparam(c.name) for c in ingest_batches.columns})
+)
+
 
 class SqlRejections(Rejections):
     def __init__(self, conn: Connection) -> None:
@@ -80,8 +102,8 @@ class SqlRejections(Rejections):
         if uses_psycopg(self._conn.dialect):
             execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, json.dumps(values, ensure_ascii=False)])
             return
-        self._conn.execute(
-            insert(rejected_rows), [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]
+        _ADD_REJECTED(self._conn.dialect).run_many(
+            self._conn, [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]
         )
 
     def page(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -124,13 +146,10 @@ class SqlCheckpoints(Checkpoints):
             row = {"job_id": job_id, "table_name": key, **values}
             execute_later(self._conn, POSTGRES_SAVE_CHECKPOINT, [row[c.name] for c in ingest_checkpoints.columns])
             return
-        changed = self._conn.execute(
-            update(ingest_checkpoints)
-            .where(_checkpoint.job_id == job_id, _checkpoint.table_name == key)
-            .values(**values)
-        ).rowcount
-        if not changed:
-            self._conn.execute(insert(ingest_checkpoints).values(job_id=job_id, table_name=key, **values))
+        dialect = self._conn.dialect
+        changed = _UPDATE_CHECKPOINT(dialect).run(self._conn, {"key_job_id": job_id, "key_table_name": key, **values})
+        if not changed.rowcount:
+            _INSERT_CHECKPOINT(dialect).run(self._conn, {"job_id": job_id, "table_name": key, **values})
 
     def total(self, job_id: str, keys: Sequence[str]) -> TableCounts:
         sums = select(*(func.coalesce(func.sum(_checkpoint[name]), 0) for name in COUNT_FIELDS)).where(
@@ -149,9 +168,10 @@ class SqlBatchSummaries(BatchSummaries):
             params = [job_id, key, *(values[name] for name in _SUMMARY_COUNTS), json.dumps(values["error_ids"])]
             execute_later(self._conn, POSTGRES_ADD_BATCH, [*params, job_id, key])
             return
-        last = select(func.coalesce(func.max(_batch.batch), 0)).where(_batch.job_id == job_id, _batch.table_name == key)
-        number = int(self._conn.execute(last).scalar_one()) + 1
-        self._conn.execute(insert(ingest_batches).values(job_id=job_id, table_name=key, batch=number, **values))
+        dialect = self._conn.dialect
+        key_values = {"job_id": job_id, "table_name": key}
+        number = int(_LAST_BATCH(dialect).run(self._conn, key_values).scalar_one()) + 1
+        _ADD_BATCH(dialect).run(self._conn, {**key_values, "batch": number, **values})
 
     def first(self, job_id: str, keys: Sequence[str], limit: int) -> tuple[list[BatchSummary], int]:
         found: list[BatchSummary] = []

@@ -11,12 +11,27 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from core.jobs.ports import JobRepository
 from domain.background_jobs import FINISHED_STATES, RUNNING_STATES, BackgroundJob, JobProgress, JobState, Lease
 from infra.db.held_back import query
 from infra.db.postgres import uses_psycopg
+from infra.db.prepared import prepared
 from infra.db.schema import background_jobs
 from infra.db.utc import from_column, to_column
 
@@ -53,6 +68,22 @@ def _postgres_report(with_progress: bool) -> str:
         "WHERE id = %s AND worker = %s AND state = ANY(%s) RETURNING id) "
         f"SELECT (SELECT count(*) FROM renewed), cancel_requested FROM {table} WHERE id = %s"
     )
+
+
+def _renew_statement(progress: bool) -> Update:
+    """The lease renewal of a running job's worker, with its progress or without; the states are our constants."""
+    running: list[ColumnElement[Any]] = [literal_column(f"'{state}'") for state in _RUNNING]
+    mine = and_(_c.id == bindparam("job_id"), _c.worker == bindparam("worker"), _c.state.in_(running))
+    values: dict[str, Any] = {"heartbeat_at": bindparam("now")}
+    if progress:
+        values.update(state=bindparam("state"), **{name: bindparam(name) for name in _PROGRESS_COLUMNS})
+    return update(background_jobs).where(mine).values(**values)
+
+
+_PROGRESS_COLUMNS = ("rows_done", "rows_total", "percent", "counts")
+_RENEW = prepared(lambda: _renew_statement(progress=False))
+_RENEW_WITH_PROGRESS = prepared(lambda: _renew_statement(progress=True))
+_CANCEL_REQUESTED = prepared(lambda: select(_c.cancel_requested).where(_c.id == bindparam("job_id")))
 
 
 def job_values(job: BackgroundJob) -> dict[str, Any]:
@@ -152,13 +183,15 @@ class SqlJobRepository(JobRepository):
             # One round trip after every batch of a load, with the batch's writes held back before it.
             if progress is not None:
                 values["counts"] = json.dumps(values["counts"])
-            params = [*values.values(), job_id, worker, _RUNNING, job_id]
-            found = query(self._conn, _postgres_report(progress is not None), params)
+            bound = [*values.values(), job_id, worker, _RUNNING, job_id]
+            found = query(self._conn, _postgres_report(progress is not None), bound)
             return Lease(held=bool(found and found[0][0]), cancel_requested=bool(found and found[0][1]))
-        mine = and_(_c.id == job_id, _c.worker == worker, _c.state.in_(_RUNNING))
-        renew = update(background_jobs).where(mine).values(**values)
-        held = self._conn.execute(renew).rowcount == 1
-        cancel = self._conn.execute(select(_c.cancel_requested).where(_c.id == job_id)).scalar()
+        # After every batch of a load: compiled once (``infra/db/prepared.py``).
+        dialect = self._conn.dialect
+        statement = _RENEW_WITH_PROGRESS(dialect) if progress is not None else _RENEW(dialect)
+        params = {"job_id": job_id, "worker": worker, "now": values.pop("heartbeat_at"), **values}
+        held = statement.run(self._conn, params).rowcount == 1
+        cancel = _CANCEL_REQUESTED(dialect).run(self._conn, {"job_id": job_id}).scalar()
         return Lease(held=held, cancel_requested=bool(cancel))
 
     def finish(

@@ -40,6 +40,14 @@ def column_list(table: Table) -> str:
     return ", ".join(c.name for c in table.columns)
 
 
+# PostgreSQL checks each foreign key of each copied row with a query on the parent table, planned once per
+# connection. With its default random_page_cost (4, a spinning disk's) it plans a scan of the whole parent
+# for a parent table of a page or two: 11 µs a row on the 183 jobs, against 3 µs through the primary key
+# (EXPLAIN ANALYZE of a 1000-row insert). 1.1, the usual value for data in memory or on SSD, for this
+# transaction only, makes it use the key for jobs; 1000-row COPYs into hired_employees took 3 to 4 ms less.
+INDEXED_REFERENCE_CHECKS = "SET LOCAL random_page_cost = 1.1"
+
+
 class CopyIn:
     """``COPY table FROM STDIN`` in PostgreSQL's binary format: numbers and timestamps cross as they are.
 
@@ -51,13 +59,17 @@ class CopyIn:
     def __init__(self, table: Table) -> None:
         self.sql = f"COPY {table.name} ({column_list(table)}) FROM STDIN (FORMAT BINARY)"
         self.types = [_binary_type(table, c.name) for c in table.columns]
+        self.checks_references = bool(table.foreign_keys)
 
     def __call__(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        with driver_cursor(conn, self.sql) as cursor, cursor.copy(self.sql) as copy:
-            copy.set_types(self.types)
-            write = copy.write_row
-            for row in rows:
-                write(row)
+        with driver_cursor(conn, self.sql) as cursor:
+            if self.checks_references:
+                cursor.execute(INDEXED_REFERENCE_CHECKS)
+            with cursor.copy(self.sql) as copy:
+                copy.set_types(self.types)
+                write = copy.write_row
+                for row in rows:
+                    write(row)
 
 
 def _binary_type(table: Table, column: str) -> str:

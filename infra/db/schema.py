@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -142,10 +145,31 @@ def drop_secondary_indexes(conn: Connection, table: Table) -> None:
         index.drop(conn, checkfirst=True)
 
 
+# The page cache SQLite sorts an index's keys in while it builds it. The connections' own 64 MB
+# (infra/db/engine.py) made building the three indexes of 1 000 000 hires take 4.2–4.7 s of CPU
+# instead of 2.5–3.0 s with SQLite's default 2 MB (``PRAGMA cache_size=-2000``), side by side here.
+SQLITE_INDEX_BUILD_CACHE = -2000
+
+
+@contextmanager
+def index_build_memory(conn: Connection) -> Iterator[None]:
+    """While indexes are built on SQLite: the page cache its sorter is fastest with, then the connection's own."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    own = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_INDEX_BUILD_CACHE}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(own or SQLITE_INDEX_BUILD_CACHE)}")
+
+
 def create_secondary_indexes(conn: Connection, table: Table) -> None:
     """Build the secondary indexes of ``table`` that are missing, as the schema above defines them."""
-    for index in secondary_indexes(table):
-        index.create(conn, checkfirst=True)
+    with index_build_memory(conn):
+        for index in secondary_indexes(table):
+            index.create(conn, checkfirst=True)
 
 
 def refresh_statistics(conn: Connection, table: Table) -> None:

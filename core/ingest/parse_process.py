@@ -1,0 +1,152 @@
+"""A large CSV source parsed in a child process, beside the load that writes its rows.
+
+A load spends about as much time parsing and checking its lines in Python as writing them; on one core the two
+add up. Here the parse runs in a forked child: the load's process feeds it the source's bytes through a pipe
+(a thread that only copies, so any storage works), the child runs ``csv_records`` on them, exactly as the load
+would have, and sends the records back in pickled lists. The load receives the same ``(line, payload)`` pairs
+in the same order and does everything else as before: rows, rejections and checkpoint in one transaction.
+
+Nothing durable happens in the child, so a crash anywhere costs what it cost before. The child keeps only its
+two pipes (an inherited descriptor could hold the SQLite writers' lock, ``infra/db/engine.py``), ignores
+Ctrl+C (the load decides), and ends as soon as its reader is gone: a load killed with SIGKILL closes the pipe,
+the child's next write fails and it exits. A child that dies makes the load fail, to be retried as any failure.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle  # nosec B403: only our own child process is unpickled, through a pipe only we hold
+import signal
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import IO, Any
+
+# The records of one message; big enough that pickling is cheap per record, small enough to keep memory flat.
+RECORDS_PER_MESSAGE = 1000
+CHUNK_BYTES = 1 << 16
+_HEADER = struct.Struct("<BI")  # kind, then the size of the pickled payload
+_RECORDS, _DONE, _FAILED = 1, 2, 3
+new = tuple.__new__
+
+Records = Callable[[IO[bytes]], Iterator[tuple[int, Any]]]
+
+
+class ParseProcessFailed(RuntimeError):
+    """The child that parsed the source died or stopped on an error; the load fails and is retried."""
+
+
+def can_parse_in_child() -> bool:
+    return hasattr(os, "fork")
+
+
+def records_in_child(
+    stream: IO[bytes], records: Records, entity: type[tuple[Any, ...]] | None = None
+) -> Iterator[tuple[int, Any]]:
+    """``records(stream)``, computed in a child process. Close the iterator (or let it end) to stop the child.
+
+    A payload of type ``entity`` (a named tuple) travels as a plain tuple and is made an ``entity`` again here:
+    unpickling a named tuple calls its ``__new__``, written in Python, once a row (a seventh of the load's time).
+    """
+    data_in, data_out = os.pipe()
+    results_in, results_out = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected; its output is what the tests check
+        _child(data_in, results_out, records, entity)
+    os.close(data_in)
+    os.close(results_out)
+    feeder = threading.Thread(target=_feed, args=(stream, data_out), name="csv-feeder", daemon=True)
+    feeder.start()
+    finished = False
+    try:
+        with os.fdopen(results_in, "rb") as results:
+            while True:
+                kind, payload = _receive(results)
+                if kind == _RECORDS:
+                    if entity is None:
+                        yield from payload
+                    else:
+                        yield from [(line, new(entity, v) if type(v) is tuple else v) for line, v in payload]
+                elif kind == _DONE:
+                    finished = True
+                    return
+                else:
+                    raise ParseProcessFailed(f"the process that parsed the CSV stopped: {payload}")
+    finally:
+        _stop(pid, finished)
+        feeder.join(timeout=10)
+
+
+def _feed(stream: IO[bytes], fd: int) -> None:
+    """Copy the source into the child's pipe; stop quietly when the child is gone."""
+    try:
+        while chunk := stream.read(CHUNK_BYTES):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+    except OSError:  # BrokenPipeError: the child ended first (stopped, or killed)
+        pass
+    finally:
+        os.close(fd)
+
+
+def _receive(results: IO[bytes]) -> tuple[int, Any]:
+    header = results.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return _FAILED, "it ended without a word (killed?)"
+    kind, size = _HEADER.unpack(header)
+    body = results.read(size)
+    if len(body) < size:
+        return _FAILED, "it ended in the middle of a message"
+    return kind, pickle.loads(body)  # noqa: S301  # nosec B301: our own child, through a pipe only we hold
+
+
+def _stop(pid: int, finished: bool) -> None:
+    if not finished:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    os.waitpid(pid, 0)
+
+
+def _child(  # pragma: no cover - runs in the child
+    data_in: int, results_out: int, records: Records, entity: type[tuple[Any, ...]] | None
+) -> None:
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _keep_only(data_in, results_out)
+        with os.fdopen(data_in, "rb", buffering=CHUNK_BYTES) as stream, os.fdopen(results_out, "wb") as out:
+            try:
+                source = records(stream)
+                while chunk := list(islice(source, RECORDS_PER_MESSAGE)):
+                    if entity is not None:
+                        chunk = [(line, tuple(value) if type(value) is entity else value) for line, value in chunk]
+                    _send(out, _RECORDS, chunk)
+                _send(out, _DONE, None)
+                code = 0
+            except BrokenPipeError:
+                pass  # the load is gone
+            except BaseException as error:  # noqa: BLE001 - said to the load, which raises it
+                _send(out, _FAILED, f"{type(error).__name__}: {error}"[:500])
+    finally:
+        os._exit(code)
+
+
+def _send(out: IO[bytes], kind: int, payload: Any) -> None:
+    body = pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)
+    out.write(_HEADER.pack(kind, len(body)))
+    out.write(body)
+    out.flush()
+
+
+def _keep_only(*kept: int) -> None:  # pragma: no cover - runs in the child
+    """Close every inherited descriptor but stdin, stdout, stderr and ``kept``."""
+    low = 3
+    for fd in sorted(kept):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))

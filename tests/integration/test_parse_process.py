@@ -1,0 +1,159 @@
+"""A large source parsed in a child process gives the load exactly the records the load would have read itself,
+and the child never outlives what it serves: a stopped read, a failure, a load killed with SIGKILL."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from core.ingest.csv_source import BOM, ByteRange, CsvSource, csv_records, range_records
+from core.ingest.parse_process import ParseProcessFailed, records_in_child
+from domain.entities import HIRED_EMPLOYEES, HiredEmployee
+from infra.storage.local import LocalFolderStorage
+from tests.unit.test_fast_validation import csv_file
+
+ROOT = Path(__file__).resolve().parents[2]
+parse_line = HIRED_EMPLOYEES.parse_line
+
+
+def employees(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    return csv_records(stream, 60, parse_line)
+
+
+def typed(records: Iterator[tuple[int, Any]] | list[tuple[int, Any]]) -> list[tuple[int, type, Any]]:
+    """Each record with its payload's type: an entity equals the plain tuple of its values, and must stay one."""
+    return [(line, type(payload), payload) for line, payload in records]
+
+
+def children() -> set[int]:
+    """This process's children, from every thread (the kernel lists them by the thread that made them)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_file())
+def test_the_child_gives_the_records_of_any_file_as_the_load_reads_them(data: bytes) -> None:
+    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee)) == typed(employees(io.BytesIO(data)))
+
+
+def test_the_challenge_file_and_a_range_of_it_read_the_same_through_the_child(challenge_dir: Path) -> None:
+    data = (challenge_dir / "hired_employees.csv").read_bytes()
+    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee)) == typed(employees(io.BytesIO(data)))
+    middle = data.index(b"\n", len(data) // 3) + 1
+    part = ByteRange(middle, len(data), data[:middle].count(b"\n") + 1)
+
+    def ranged(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        return range_records(stream, part, parse_line=parse_line)
+
+    expected = list(ranged(io.BytesIO(data[middle:])))
+    assert expected and typed(records_in_child(io.BytesIO(data[middle:]), ranged, HiredEmployee)) == typed(expected)
+
+
+def test_many_messages_arrive_whole_and_in_order() -> None:
+    lines = [f"{n},Ana Silva,2021-11-07T02:48:42Z,{n % 12 + 1},{n % 180 + 1}" for n in range(1, 25_001)]
+    data = BOM + ("\r\n".join(lines) + '\r\n7,"two\nlines",x,1,1\n').encode()
+    got = list(records_in_child(io.BytesIO(data), employees, HiredEmployee))
+    assert typed(got) == typed(employees(io.BytesIO(data)))
+    assert len(got) == 25_001 and type(got[-1][1]) is list
+
+
+def test_a_source_read_in_part_stops_its_child() -> None:
+    data = b"".join(b"%d,Ana Silva,2021-11-07T02:48:42Z,1,1\n" % n for n in range(1, 200_001))
+    before = children()
+    records = records_in_child(io.BytesIO(data), employees)
+    assert next(records)[0] == 1
+    started = children() - before
+    assert len(started) == 1
+    records.close()
+    assert not children() & started
+
+
+def test_an_error_in_the_child_fails_the_load_with_its_words() -> None:
+    def broken(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        yield 1, "fine"
+        raise ValueError("the parser broke")
+
+    before = children()
+    with pytest.raises(ParseProcessFailed, match="ValueError: the parser broke"):
+        list(records_in_child(io.BytesIO(b"1\n"), broken))
+    assert children() <= before
+
+
+def test_a_child_killed_mid_file_fails_the_load() -> None:
+    def slow(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        yield from employees(stream)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    before = children()
+    with pytest.raises(ParseProcessFailed, match="without a word"):
+        list(records_in_child(io.BytesIO(b"1,Ana Silva,2021-11-07T02:48:42Z,1,1\n"), slow))
+    assert children() <= before
+
+
+def test_a_csv_source_above_the_threshold_is_parsed_in_a_child(tmp_path: Path, challenge_dir: Path) -> None:
+    storage = LocalFolderStorage(tmp_path)
+    data = (challenge_dir / "hired_employees.csv").read_bytes()
+    storage.write("hired_employees.csv", data)
+    with CsvSource(
+        storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data), entity=HiredEmployee
+    ) as source:
+        assert source.in_child
+        assert typed(source.records) == typed(csv_records(io.BytesIO(data), parse_line=parse_line))
+        assert source.bytes_read == len(data)
+    with CsvSource(storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data) + 1) as source:
+        assert not source.in_child
+
+
+def test_the_child_ends_when_the_load_is_killed(tmp_path: Path) -> None:
+    """SIGKILL the process that reads (as a crashed worker): its child finds the pipe closed and exits."""
+    script = textwrap.dedent(
+        """
+        import io, sys, time
+        from core.ingest.csv_source import csv_records
+        from core.ingest.parse_process import records_in_child
+        from domain.entities import HIRED_EMPLOYEES, HiredEmployee
+        data = b"".join(b"%d,Ana Silva,2021-11-07T02:48:42Z,1,1\\n" % n for n in range(1, 400_001))
+        records = records_in_child(io.BytesIO(data), lambda s: csv_records(s, parse_line=HIRED_EMPLOYEES.parse_line))
+        next(records)
+        print("reading", flush=True)
+        time.sleep(60)
+        """
+    )
+    reader = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        children = Path(f"/proc/{reader.pid}/task/{reader.pid}/children").read_text().split()
+        assert len(children) == 1
+        child = int(children[0])
+        reader.send_signal(signal.SIGKILL)
+        reader.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{child}").exists() and _state(child) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{child}").exists() or _state(child) == "Z"
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"

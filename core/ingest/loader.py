@@ -266,6 +266,9 @@ class _Load:
         self.existing_ids: list[int] = []
         self.position = self.resume_after
         self.indexes_pending = checkpoint.indexes_pending if checkpoint else False
+        # In bulk mode the table is small against the load, so its batches skip the look-up of their ids
+        # among the stored rows and let the primary key refuse a stored one; the first refusal ends that.
+        self.trust_primary_key = True
         # Set by ``whole_load``: about how many records the source holds, until the first batch decides on bulk mode.
         self.expected_rows: int | None = None
         self.finishes_load = False
@@ -380,13 +383,16 @@ class _Load:
         builds them again: the checkpoint that commits with each says whether they are pending.
         """
         self.batch_number += 1
-        for attempt in range(WRITE_RETRIES):
+        attempt = 0
+        while True:
+            trusted = False
             try:
                 with self.uow() as tx:
                     if self.before_write is not None:
                         self.before_write(tx)
                     pending = self.indexes_pending or self._enter_bulk_mode(tx)
-                    batch = self._write(tx, valid, list(rejected))
+                    trusted = pending and self.trust_primary_key
+                    batch = self._write(tx, valid, list(rejected), look_up_stored=not trusted)
                     counts = self.counts.plus(batch.counts)
                     if last and self.finishes_load:
                         if pending:
@@ -401,7 +407,12 @@ class _Load:
                     tx.commit()
                 break
             except WriteConflict:
-                if attempt == WRITE_RETRIES - 1:
+                if trusted:
+                    # An id already stored: look the ids up from now on, this batch first (not a retry).
+                    self.trust_primary_key = False
+                    continue
+                attempt += 1
+                if attempt == WRITE_RETRIES:
                     raise
                 for ids in self.known_refs.values():
                     ids.clear()
@@ -438,8 +449,14 @@ class _Load:
         tx.rows.drop_secondary(self.spec.name)
         return True
 
-    def _write(self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow]) -> BatchResult:
-        """The batch step: references, duplicates (in the batch, then stored), the new rows, the rejections."""
+    def _write(
+        self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow], *, look_up_stored: bool = True
+    ) -> BatchResult:
+        """The batch step: references, duplicates (in the batch, then stored), the new rows, the rejections.
+
+        Without ``look_up_stored``, every id new to the batch is taken as new to the table: a stored one makes
+        the insert fail with ``WriteConflict`` on the primary key, so no row is ever overwritten.
+        """
         name = self.spec.name
         candidates = self._check_references(tx, valid, rejected)
         already: list[int] = []
@@ -457,7 +474,7 @@ class _Load:
                     already.append(row[0])
                 else:
                     rejected.append(self._reject(item[0], item[1], [conflict(name, row[0])]))
-        stored = tx.rows.existing(name, list(unique)) if unique else {}
+        stored = tx.rows.existing(name, list(unique)) if unique and look_up_stored else {}
         if not stored:  # none of them stored yet, the common case of a load
             fresh = [item[2] for item in unique.values()]
         else:

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.unit_of_work import HiringRows, Missing, StagedRows, WriteConflict
-from infra.db import bulk
+from infra.db import bulk, held_back
 from infra.db.engine import first_line
 from infra.db.postgres import CopyIn, column_list, driver_cursor, uses_psycopg
 from infra.db.schema import HIRING_TABLES, drop_secondary_indexes, refresh_statistics
@@ -204,8 +204,7 @@ class SqlHiringRows(HiringRows):
         if self._postgres:
             by_range, by_list = _postgres_lookups(table)
             sql, params = (by_range, (low, high)) if dense else (by_list, (list(ids),))
-            with driver_cursor(self._conn, sql) as cursor:
-                rows = cursor.execute(sql, params).fetchall()
+            rows = held_back.query(self._conn, sql, params)
         elif dense:
             rows = self._conn.execute(_rows_in_range(table), {"low": low, "high": high})
         else:
@@ -219,6 +218,7 @@ class SqlHiringRows(HiringRows):
         if self._postgres:
             # One array parameter: no statement text per number of ids to build, convert and plan.
             sql = _postgres_ids_lookup(table)
+            held_back.send(self._conn)
             with driver_cursor(self._conn, sql) as cursor:
                 return {row[0] for row in cursor.execute(sql, (list(ids),))}
         t = HIRING_TABLES[table]
@@ -233,6 +233,8 @@ class SqlHiringRows(HiringRows):
             return
         # In id order, so that two writers of overlapping ids wait on each other instead of deadlocking.
         ordered = sorted(rows, key=itemgetter(0))
+        if self._postgres:
+            held_back.send(self._conn)
         with _conflicts():
             bulk_inserter(self._conn.dialect, table).insert(self._conn, ordered)
 

@@ -12,7 +12,8 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from core.clock import utcnow
 from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
 from domain.loads import COUNT_FIELDS, BatchSummary, Checkpoint, RejectedRow, TableCounts
-from infra.db.postgres import column_list, driver_cursor, uses_psycopg
+from infra.db.held_back import execute_later
+from infra.db.postgres import column_list, uses_psycopg
 from infra.db.prepared import prepared
 from infra.db.schema import ingest_batches, ingest_checkpoints, rejected_rows
 from infra.db.utc import to_column
@@ -21,15 +22,16 @@ _checkpoint = ingest_checkpoints.c
 _rejected = rejected_rows.c
 _batch = ingest_batches.c
 
-# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, one array a column
-# (the same text whatever the number of rows, so the server plans it once); its checkpoint in one upsert.
+# PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, its rows as one JSON array of
+# arrays (the same text whatever the number of rows, so the server plans it once, and one parameter to bind
+# instead of an array a column, which psycopg builds element by element in Python); its checkpoint in one upsert.
 _REJECTED_COLUMNS = ("job_id", "batch", "table_name", "source", "line_number", "raw_record", "reasons", "created_at")
-_REJECTED_ARRAYS = ("text", "int4", "text", "text", "int4", "text", "text")
+_REJECTED_TYPES = ("text", "int4", "text", "text", "int4", "text", "text")
 POSTGRES_ADD_REJECTED = (
     # Table, column and type names are our own constants and every value is bound, hence the nosec.
-    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT rejected.*, %s FROM unnest("  # nosec B608
-    + ", ".join(f"%s::{kind}[]" for kind in _REJECTED_ARRAYS)
-    + ") AS rejected"
+    f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT "  # nosec B608
+    + ", ".join(f"(rejected->>{i})::{kind}" for i, kind in enumerate(_REJECTED_TYPES))
+    + ", %s FROM json_array_elements(%s::json) AS rejected"
 )
 _CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not in ("job_id", "table_name")]
 # The batch that saves a checkpoint commits without waiting for its WAL to reach the disk
@@ -45,6 +47,14 @@ POSTGRES_SAVE_CHECKPOINT = (
     "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_waiting_for_the_disk "
     "ON CONFLICT (job_id, table_name) DO UPDATE SET "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in _CHECKPOINT_VALUES)
+)
+
+# A batch's summary, numbered after the last one of its job and table, in one statement.
+_SUMMARY_COUNTS = ("processed", "inserted", "already_exists", "errors")
+POSTGRES_ADD_BATCH = (
+    f"INSERT INTO {ingest_batches.name} (job_id, table_name, batch, {', '.join(_SUMMARY_COUNTS)}, error_ids) "  # nosec B608: our names, bound values
+    f"SELECT %s, %s, COALESCE(MAX(batch), 0) + 1, {', '.join(['%s'] * len(_SUMMARY_COUNTS))}, %s::json "
+    f"FROM {ingest_batches.name} WHERE job_id = %s AND table_name = %s"
 )
 
 # Elsewhere, the statements a load runs after every batch, compiled once (``infra/db/prepared.py``).
@@ -90,8 +100,7 @@ class SqlRejections(Rejections):
             for r in rows
         ]
         if uses_psycopg(self._conn.dialect):
-            with driver_cursor(self._conn, POSTGRES_ADD_REJECTED) as cursor:
-                cursor.execute(POSTGRES_ADD_REJECTED, [now, *map(list, zip(*values, strict=True))])
+            execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, json.dumps(values, ensure_ascii=False)])
             return
         _ADD_REJECTED(self._conn.dialect).run_many(
             self._conn, [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]
@@ -135,8 +144,7 @@ class SqlCheckpoints(Checkpoints):
         }
         if uses_psycopg(self._conn.dialect):
             row = {"job_id": job_id, "table_name": key, **values}
-            with driver_cursor(self._conn, POSTGRES_SAVE_CHECKPOINT) as cursor:
-                cursor.execute(POSTGRES_SAVE_CHECKPOINT, [row[c.name] for c in ingest_checkpoints.columns])
+            execute_later(self._conn, POSTGRES_SAVE_CHECKPOINT, [row[c.name] for c in ingest_checkpoints.columns])
             return
         dialect = self._conn.dialect
         changed = _UPDATE_CHECKPOINT(dialect).run(self._conn, {"key_job_id": job_id, "key_table_name": key, **values})
@@ -155,10 +163,15 @@ class SqlBatchSummaries(BatchSummaries):
         self._conn = conn
 
     def add(self, job_id: str, key: str, summary: BatchSummary) -> None:
+        values = summary.as_dict()
+        if uses_psycopg(self._conn.dialect):
+            params = [job_id, key, *(values[name] for name in _SUMMARY_COUNTS), json.dumps(values["error_ids"])]
+            execute_later(self._conn, POSTGRES_ADD_BATCH, [*params, job_id, key])
+            return
         dialect = self._conn.dialect
         key_values = {"job_id": job_id, "table_name": key}
         number = int(_LAST_BATCH(dialect).run(self._conn, key_values).scalar_one()) + 1
-        _ADD_BATCH(dialect).run(self._conn, {**key_values, "batch": number, **summary.as_dict()})
+        _ADD_BATCH(dialect).run(self._conn, {**key_values, "batch": number, **values})
 
     def first(self, job_id: str, keys: Sequence[str], limit: int) -> tuple[list[BatchSummary], int]:
         found: list[BatchSummary] = []

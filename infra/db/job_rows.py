@@ -5,6 +5,8 @@ Times are aware UTC in the core and naive UTC in the columns; they are converted
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -27,6 +29,8 @@ from sqlalchemy import (
 
 from core.jobs.ports import JobRepository
 from domain.background_jobs import FINISHED_STATES, RUNNING_STATES, BackgroundJob, JobProgress, JobState, Lease
+from infra.db.held_back import query
+from infra.db.postgres import uses_psycopg
 from infra.db.prepared import prepared
 from infra.db.schema import background_jobs
 from infra.db.utc import from_column, to_column
@@ -48,6 +52,22 @@ def _progress_values(progress: JobProgress) -> dict[str, Any]:
         "percent": progress.percent,
         "counts": progress.counts,
     }
+
+
+@functools.cache
+def _postgres_report(with_progress: bool) -> str:
+    """``report`` in PostgreSQL's words: renew the lease (and record the progress), then whether it was held and
+    whether the job was cancelled, in one statement."""
+    columns = ["heartbeat_at"]
+    if with_progress:
+        columns += ["state", *_progress_values(JobProgress())]
+    assigned = ", ".join(f"{name} = %s::json" if name == "counts" else f"{name} = %s" for name in columns)
+    table = background_jobs.name
+    return (
+        f"WITH renewed AS (UPDATE {table} SET {assigned} "  # nosec B608: our names, bound values
+        "WHERE id = %s AND worker = %s AND state = ANY(%s) RETURNING id) "
+        f"SELECT (SELECT count(*) FROM renewed), cancel_requested FROM {table} WHERE id = %s"
+    )
 
 
 def _renew_statement(progress: bool) -> Update:
@@ -159,13 +179,13 @@ class SqlJobRepository(JobRepository):
         values: dict[str, Any] = {"heartbeat_at": to_column(now)}
         if progress is not None:
             values.update(state=JobState.PROGRESS.value, **_progress_values(progress))
-        if self._conn.dialect.name == "postgresql":
-            # One round trip instead of two, after every batch of a load.
-            mine = and_(_c.id == job_id, _c.worker == worker, _c.state.in_(_RUNNING))
-            renewed = update(background_jobs).where(mine).values(**values).returning(_c.id).cte("renewed")
-            held_now = select(func.count()).select_from(renewed).scalar_subquery()
-            found = self._conn.execute(select(held_now, _c.cancel_requested).where(_c.id == job_id)).first()
-            return Lease(held=bool(found and found[0]), cancel_requested=bool(found and found[1]))
+        if uses_psycopg(self._conn.dialect):
+            # One round trip after every batch of a load, with the batch's writes held back before it.
+            if progress is not None:
+                values["counts"] = json.dumps(values["counts"])
+            bound = [*values.values(), job_id, worker, _RUNNING, job_id]
+            found = query(self._conn, _postgres_report(progress is not None), bound)
+            return Lease(held=bool(found and found[0][0]), cancel_requested=bool(found and found[0][1]))
         # After every batch of a load: compiled once (``infra/db/prepared.py``).
         dialect = self._conn.dialect
         statement = _RENEW_WITH_PROGRESS(dialect) if progress is not None else _RENEW(dialect)

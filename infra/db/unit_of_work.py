@@ -17,10 +17,12 @@ from sqlalchemy.exc import DBAPIError
 
 from core.backup.ports import TableSnapshot, TableSnapshots
 from core.unit_of_work import UnitOfWork
+from infra.db import held_back
 from infra.db.engine import TURN_KEY, connect, writer_turn
 from infra.db.hiring_rows import SqlHiringRows
 from infra.db.ingest_log import SqlBatchSummaries, SqlCheckpoints, SqlRejections
 from infra.db.job_rows import SqlJobRepository
+from infra.db.postgres import uses_psycopg
 from infra.db.snapshots import table_snapshot
 
 
@@ -40,6 +42,10 @@ class SqlUnitOfWork(UnitOfWork):
         # rollback first, then the clean-up of staging tables; an error there is translated by ``connect``.
         self._exit.callback(self._clean_up)
         self._exit.callback(conn.rollback)
+        self._held_back = uses_psycopg(conn.dialect)
+        if self._held_back:
+            held_back.hold_back(conn)
+            self._exit.callback(held_back.forget, conn)
         self._conn = conn
         self.rejections = SqlRejections(conn)
         self.checkpoints = SqlCheckpoints(conn)
@@ -54,7 +60,10 @@ class SqlUnitOfWork(UnitOfWork):
 
     # A commit or rollback that fails keeps the turn until the ``with`` block ends, after the last rollback.
     def commit(self) -> None:
-        self._conn.commit()
+        if self._held_back:
+            held_back.commit(self._conn)
+        else:
+            self._conn.commit()
         self._give_back_turn()
 
     def _clean_up(self) -> None:
@@ -68,6 +77,7 @@ class SqlUnitOfWork(UnitOfWork):
                 raise
 
     def rollback(self) -> None:
+        held_back.forget(self._conn)
         self._conn.rollback()
         self._give_back_turn()
 
@@ -85,6 +95,7 @@ class SqlDatabase(TableSnapshots):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        held_back.send_before_each_statement(engine)
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)

@@ -14,7 +14,7 @@ elsewhere ``execute_later`` runs a statement at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
@@ -22,7 +22,8 @@ from sqlalchemy import Connection, Engine, event
 from infra.db.postgres import driver_cursor, uses_psycopg
 
 _KEY = "hireflow.held_back"
-Statement = tuple[str, Sequence[Any]]
+Parameters = Sequence[Any] | Mapping[str, Any]
+Statement = tuple[str, Parameters]
 
 
 def hold_back(conn: Connection) -> None:
@@ -35,7 +36,7 @@ def forget(conn: Connection) -> None:
     conn.info.pop(_KEY, None)
 
 
-def execute_later(conn: Connection, sql: str, params: Sequence[Any]) -> None:
+def execute_later(conn: Connection, sql: str, params: Parameters) -> None:
     """Run ``sql`` with the next statement that needs an answer, or now if nothing is held back on ``conn``."""
     held: list[Statement] | None = conn.info.get(_KEY)
     if held is not None:

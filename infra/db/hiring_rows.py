@@ -107,9 +107,10 @@ class BulkInserter:
             (i, p) for i, p in enumerate(processors) if p is not None
         ]
         self.table = table
-        # Five columns, the third a naive datetime that SQLite stores as text: hired_employees on SQLite.
-        datetime_third = len(self.columns) == 5 and [i for i, _ in self.processors] == [2] and dialect.name == "sqlite"
-        self._hire_processors = self.processors if datetime_third else None
+        # Five columns, the third a datetime that SQLite stores as text: hired_employees on SQLite.
+        self._datetime_third = (
+            dialect.name == "sqlite" and len(self.columns) == 5 and [i for i, _ in self.processors] == [2]
+        )
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if self.copy is not None:
@@ -118,7 +119,7 @@ class BulkInserter:
         if not self.positional:
             conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=False)) for row in rows])
             return
-        if self.processors == self._hire_processors:
+        if self._datetime_third:
             # The hired_employees row on SQLite, its one conversion written out: a fifth of a load's time before.
             slow = self.processors[0][1]
             converted = [

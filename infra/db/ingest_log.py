@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update
 
 from core.clock import utcnow
 from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
@@ -49,15 +49,26 @@ POSTGRES_SAVE_CHECKPOINT = (
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in _CHECKPOINT_VALUES)
 )
 
-# A batch's summary, numbered after the last one of its job and table, in one statement.
 _SUMMARY_COUNTS = ("processed", "inserted", "already_exists", "errors")
-POSTGRES_ADD_BATCH = (
-    f"INSERT INTO {ingest_batches.name} (job_id, table_name, batch, {', '.join(_SUMMARY_COUNTS)}, error_ids) "  # nosec B608: our names, bound values
-    f"SELECT %s, %s, COALESCE(MAX(batch), 0) + 1, {', '.join(['%s'] * len(_SUMMARY_COUNTS))}, %s::json "
-    f"FROM {ingest_batches.name} WHERE job_id = %s AND table_name = %s"
-)
 
-# Elsewhere, the statements a load runs after every batch, compiled once (``infra/db/prepared.py``).
+
+def _add_batch_statement() -> Insert:
+    """A batch's summary, numbered after the last one of its job and table, in one statement on every database."""
+    job, table = bindparam("job_id", type_=_batch.job_id.type), bindparam("table_name", type_=_batch.table_name.type)
+    counts = [bindparam(name, type_=_batch[name].type) for name in _SUMMARY_COUNTS]
+    numbered = select(
+        job,
+        table,
+        func.coalesce(func.max(_batch.batch), 0) + 1,
+        *counts,
+        bindparam("error_ids", type_=_batch.error_ids.type),
+    ).where(_batch.job_id == job, _batch.table_name == table)
+    columns = ["job_id", "table_name", "batch", *_SUMMARY_COUNTS, "error_ids"]
+    return insert(ingest_batches).from_select(columns, numbered)
+
+
+# The statements a load runs after every batch, compiled once (``infra/db/prepared.py``); PostgreSQL runs
+# the rejections and checkpoint above instead, and holds the summary back as it holds them (``execute_later``).
 _ADD_REJECTED = prepared(lambda: insert(rejected_rows).values({name: bindparam(name) for name in _REJECTED_COLUMNS}))
 _UPDATE_CHECKPOINT = prepared(
     lambda: (
@@ -69,14 +80,7 @@ _UPDATE_CHECKPOINT = prepared(
 _INSERT_CHECKPOINT = prepared(
     lambda: insert(ingest_checkpoints).values({c.name: bindparam(c.name) for c in ingest_checkpoints.columns})
 )
-_LAST_BATCH = prepared(
-    lambda: select(func.coalesce(func.max(_batch.batch), 0)).where(
-        _batch.job_id == bindparam("job_id"), _batch.table_name == bindparam("table_name")
-    )
-)
-_ADD_BATCH = prepared(
-    lambda: insert(ingest_batches).values({c.name: bindparam(c.name) for c in ingest_batches.columns})
-)
+_ADD_BATCH = prepared(_add_batch_statement)
 
 
 class SqlRejections(Rejections):
@@ -163,15 +167,12 @@ class SqlBatchSummaries(BatchSummaries):
         self._conn = conn
 
     def add(self, job_id: str, key: str, summary: BatchSummary) -> None:
-        values = summary.as_dict()
+        statement = _ADD_BATCH(self._conn.dialect)
+        values = {"job_id": job_id, "table_name": key, **summary.as_dict()}
         if uses_psycopg(self._conn.dialect):
-            params = [job_id, key, *(values[name] for name in _SUMMARY_COUNTS), json.dumps(values["error_ids"])]
-            execute_later(self._conn, POSTGRES_ADD_BATCH, [*params, job_id, key])
-            return
-        dialect = self._conn.dialect
-        key_values = {"job_id": job_id, "table_name": key}
-        number = int(_LAST_BATCH(dialect).run(self._conn, key_values).scalar_one()) + 1
-        _ADD_BATCH(dialect).run(self._conn, {**key_values, "batch": number, **values})
+            execute_later(self._conn, statement.sql, statement.parameters(values))
+        else:
+            statement.run(self._conn, values)
 
     def first(self, job_id: str, keys: Sequence[str], limit: int) -> tuple[list[BatchSummary], int]:
         found: list[BatchSummary] = []

@@ -45,6 +45,10 @@ MSSQL_ADMISSION_LOCK = (
 )
 
 
+# The columns ``_progress_values`` fills, in its order.
+_PROGRESS_COLUMNS = ("rows_done", "rows_total", "percent", "counts")
+
+
 def _progress_values(progress: JobProgress) -> dict[str, Any]:
     return {
         "rows_done": progress.rows_done,
@@ -60,7 +64,7 @@ def _postgres_report(with_progress: bool) -> str:
     whether the job was cancelled, in one statement."""
     columns = ["heartbeat_at"]
     if with_progress:
-        columns += ["state", *_progress_values(JobProgress())]
+        columns += ["state", *_PROGRESS_COLUMNS]
     assigned = ", ".join(f"{name} = %s::json" if name == "counts" else f"{name} = %s" for name in columns)
     table = background_jobs.name
     return (
@@ -80,7 +84,6 @@ def _renew_statement(progress: bool) -> Update:
     return update(background_jobs).where(mine).values(**values)
 
 
-_PROGRESS_COLUMNS = ("rows_done", "rows_total", "percent", "counts")
 _RENEW = prepared(lambda: _renew_statement(progress=False))
 _RENEW_WITH_PROGRESS = prepared(lambda: _renew_statement(progress=True))
 _CANCEL_REQUESTED = prepared(lambda: select(_c.cancel_requested).where(_c.id == bindparam("job_id")))

@@ -30,9 +30,13 @@ class Prepared:
         self.sql = str(compiled)
         self.names: list[str] = list(compiled.positiontup or ()) if compiled.positional else []
         self.processors: dict[str, Callable[[Any], Any]] = {}
-        # The values written into the statement itself (a literal 0, say); every named ``bindparam`` must be given.
-        self.fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-        for name, bind in compiled.binds.items():
+        # The values written into the statement itself (a literal 0, say), by the name the SQL gives them (an
+        # anonymous one gets its name at compile time); every named ``bindparam`` must be given.
+        self.fixed: dict[str, Any] = {}
+        for bind in compiled.binds.values():
+            name = compiled.bind_names[bind]
+            if not bind.required:
+                self.fixed[name] = bind.effective_value
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self.processors[name] = process

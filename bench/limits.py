@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -115,28 +115,35 @@ def sqlite_ingest(url: str, csv_file: Path) -> tuple[float, float]:
     return elapsed[0], build
 
 
-def _postgres(engine: Engine) -> tuple[Any, list[str]]:
-    strip_table(engine)
-    return engine.raw_connection(), build_statements(engine.dialect)
-
-
-def postgres_ingest(url: str, csv_file: Path) -> tuple[float, float]:
-    """One ``COPY … (FORMAT csv)`` of ``csv_file``, then the indexes and foreign keys, in one transaction."""
+def _postgres_copy(url: str, sql: str, feed: Callable[[Any], None]) -> tuple[float, float]:
+    """The table of ``url`` stripped, then one ``COPY`` (``sql``) that ``feed`` writes into, then the indexes and
+    foreign keys, in one transaction: its seconds, and those of the build."""
     engine = make_engine(url)
-    raw, statements = _postgres(engine)
+    strip_table(engine)
+    statements = build_statements(engine.dialect)
+    raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
-        sql = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)"
         with stopwatch() as elapsed:
-            with open(csv_file, "rb") as handle, cursor.copy(sql) as copy:
-                while chunk := handle.read(1 << 16):
-                    copy.write(chunk)
+            with cursor.copy(sql) as copy:
+                feed(copy)
             build = _build(cursor, statements)
             raw.commit()
     finally:
         raw.close()
         engine.dispose()
     return elapsed[0], build
+
+
+def postgres_ingest(url: str, csv_file: Path) -> tuple[float, float]:
+    """One ``COPY … (FORMAT csv)`` of ``csv_file``, then the indexes and foreign keys, in one transaction."""
+
+    def feed(copy: Any) -> None:
+        with open(csv_file, "rb") as handle:
+            while chunk := handle.read(1 << 16):
+                copy.write(chunk)
+
+    return _postgres_copy(url, f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)", feed)
 
 
 def avro_layout(backup_file: Path) -> tuple[Any, str]:
@@ -206,17 +213,10 @@ def restore(url: str, backup_file: Path) -> tuple[float, float]:
         finally:
             conn.close()
         return elapsed[0], build
-    engine = make_engine(url)
-    raw, statements = _postgres(engine)
-    try:
-        cursor = raw.driver_connection.cursor()
-        with stopwatch() as elapsed, open(backup_file, "rb") as handle:
-            with cursor.copy(f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in _avro_rows(handle):
-                    copy.write_row(row)
-            build = _build(cursor, statements)
-            raw.commit()
-    finally:
-        raw.close()
-        engine.dispose()
-    return elapsed[0], build
+
+    def feed(copy: Any) -> None:
+        with open(backup_file, "rb") as handle:
+            for row in _avro_rows(handle):
+                copy.write_row(row)
+
+    return _postgres_copy(url, f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN", feed)

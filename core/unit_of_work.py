@@ -21,8 +21,30 @@ class WriteConflict(Exception):
     """Another writer changed the rows this transaction checked; the same work in a new transaction can succeed."""
 
 
+@dataclass(frozen=True)
+class StorageForm:
+    """How the rows of one table look to the database's bulk insert: each value as the driver takes it.
+
+    ``encode`` turns an entity's values into that form and ``decode`` turns them back; both None where the
+    database takes the entity's values as they are. A load encodes each row once, where it is cheapest (the
+    process that parses a large file), and writes it with ``HiringRows.insert_stored_form``. Encoded rows keep
+    the columns' order, so the id and the references are where the entity has them.
+    """
+
+    encode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+    decode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+
+
 class HiringRows(abc.ABC):
     """The rows of the hiring tables, as tuples in column order. A write that breaks a key raises ``WriteConflict``."""
+
+    def storage_form(self, table: str) -> StorageForm:
+        """The form of ``table``'s rows for ``insert_stored_form``; by default the entity's values themselves."""
+        return StorageForm()
+
+    def insert_stored_form(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """``insert`` of rows already in ``storage_form(table)``."""
+        self.insert(table, rows)
 
     @abc.abstractmethod
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:

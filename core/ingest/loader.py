@@ -24,7 +24,7 @@ from core.ingest.csv_source import ByteRange, CsvSource
 from core.ingest.gc_tuning import fewer_collections
 from core.jobs.exclusion import BATCH, check_free, refuse_if_busy
 from core.storage import BlobStorage
-from core.unit_of_work import UnitOfWork, UnitOfWorkFactory, WriteConflict
+from core.unit_of_work import StorageForm, UnitOfWork, UnitOfWorkFactory, WriteConflict
 from domain.background_jobs import Cancelled
 from domain.entities import TABLES, TableSpec, conflict, table_spec, unknown_reference
 from domain.errors import BatchTooLarge, EmptyBatch
@@ -96,13 +96,20 @@ def ingest_blob(
     spec = table_spec(table)
     key = checkpoint_key or table
     checkpoint = None
-    if job_id:
-        with uow() as tx:
+    with uow() as tx:
+        if job_id:
             checkpoint = tx.checkpoints.get(job_id, key)
+        form = tx.rows.storage_form(table)
     with (
         fewer_collections(),
         CsvSource(
-            storage, blob_name, part, spec.parse_line, child_from_bytes=PARSE_IN_CHILD_FROM_BYTES, entity=spec.entity
+            storage,
+            blob_name,
+            part,
+            spec.parse_line,
+            child_from_bytes=PARSE_IN_CHILD_FROM_BYTES,
+            entity=spec.entity,
+            encode=form.encode or tuple,
         ) as source,
     ):
 
@@ -116,6 +123,7 @@ def ingest_blob(
         if window is not None:
             records = window.select(records, spec.is_header_record if source.may_start_with_a_header else None)
         load = _Load(uow, spec, blob_name, job_id, key, checkpoint, batch_size, batch_done if reporter else None)
+        load.write_in(form, from_child=source.in_child)
         expected = source.estimated_records()
         if window is not None and expected is not None:
             expected = max(0, expected - window.start)
@@ -235,6 +243,10 @@ def _object_validator(spec: TableSpec) -> Callable[[dict[str, Any]], Any]:
     return validate_object
 
 
+class _Never:
+    """The type of no record: a load whose records are not encoded by a parse child takes no plain tuple as a row."""
+
+
 class _Load:
     """One load of numbered records into one table: validation as they come, then one unit of work per batch."""
 
@@ -273,6 +285,15 @@ class _Load:
         self.expected_rows: int | None = None
         self.finishes_load = False
         self.before_write: Callable[[UnitOfWork], None] | None = None
+        self.encode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+        self.decode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+        self.stored_kind: type = _Never
+
+    def write_in(self, form: StorageForm, *, from_child: bool) -> None:
+        """Write the rows in the database's ``form``: each valid row is encoded once, as it is validated.
+        ``from_child``: the records come from a parse child that encoded them already (a plain tuple a row)."""
+        self.encode, self.decode = form.encode, form.decode
+        self.stored_kind = tuple if from_child else _Never
 
     def whole_load(self, expected_rows: int | None) -> None:
         """This load is a whole source: it ends with the table's statistics refreshed, and, with a job to record
@@ -296,6 +317,7 @@ class _Load:
         validate = self.spec.validate
         validate_mapping = self.spec.validate_mapping
         validate_object = _object_validator(self.spec)
+        encode, stored_kind = self.encode, self.stored_kind
         resume_after = self.resume_after
         batch_size = self.batch_size
         valid: list[Valid] = []
@@ -311,7 +333,7 @@ class _Load:
             if position <= resume_after:
                 continue
             kind = type(payload)
-            if kind is entity:
+            if kind is entity or kind is stored_kind:
                 result = payload
             elif kind is list:
                 result = validate(payload)
@@ -324,7 +346,7 @@ class _Load:
             if type(result) is list:
                 rejected.append(self._reject(position, payload, result))
             else:
-                valid.append((position, payload, result))
+                valid.append((position, payload, result if encode is None or kind is stored_kind else encode(result)))
             last_position = position
             in_batch += 1
             if in_batch >= batch_size:
@@ -371,7 +393,13 @@ class _Load:
             log.exception("the indexes of %s could not be built after the load stopped", self.spec.name)
 
     def _reject(self, position: int, payload: Any, reasons: list[Reason]) -> RejectedRow:
-        raw = self.spec.line_of(payload) if type(payload) is self.spec.entity else raw_text(payload)
+        kind = type(payload)
+        if kind is self.stored_kind:
+            raw = self.spec.line_of(payload if self.decode is None else self.decode(payload))
+        elif kind is self.spec.entity:
+            raw = self.spec.line_of(payload)
+        else:
+            raw = raw_text(payload)
         return RejectedRow(self.spec.name, self.source, position, raw, reasons, self.job_id)
 
     def _commit_batch(
@@ -479,16 +507,19 @@ class _Load:
             fresh = [item[2] for item in unique.values()]
         else:
             fresh = []
+            encode = self.encode or tuple
             for row_id, item in unique.items():
                 old = stored.get(row_id)
                 if old is None:
                     fresh.append(item[2])
-                elif tuple(old) == tuple(item[2]):
+                elif encode(old) == tuple(item[2]):
                     already.append(row_id)
                 else:
                     rejected.append(self._reject(item[0], item[1], [conflict(name, row_id)]))
-        if fresh:
+        if fresh and self.encode is None:
             tx.rows.insert(name, fresh)
+        elif fresh:
+            tx.rows.insert_stored_form(name, fresh)
         for row in rejected:
             row.batch = self.batch_number
         if rejected:

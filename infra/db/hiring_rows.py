@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core.unit_of_work import HiringRows, Missing, StagedRows, WriteConflict
+from core.unit_of_work import HiringRows, Missing, StagedRows, StorageForm, WriteConflict
 from infra.db import bulk, held_back
 from infra.db.engine import first_line
 from infra.db.postgres import CopyIn, column_list, driver_cursor, uses_psycopg
@@ -111,15 +111,40 @@ class BulkInserter:
         self._datetime_third = (
             dialect.name == "sqlite" and len(self.columns) == 5 and [i for i, _ in self.processors] == [2]
         )
+        results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.columns]
+        self._results = [(i, p) for i, p in enumerate(results) if p is not None]
 
-    def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def storage_form(self) -> StorageForm:
+        """Rows as the driver takes them, where the insert converts values (``encode``); else the values as they are."""
+        if self.copy is not None or not self.positional or not self.processors:
+            return StorageForm()
+        return StorageForm(self.encode, self.decode)
+
+    def encode(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """One row with the column types' conversions applied, as ``insert`` applies them."""
+        values = list(row)
+        for i, process in self.processors:
+            values[i] = process(values[i])
+        return tuple(values)
+
+    def decode(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``encode`` undone: the values as a read of the table gives them."""
+        values = list(row)
+        for i, process in self._results:
+            values[i] = process(values[i])
+        return tuple(values)
+
+    def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, encoded: bool = False) -> None:
+        """Insert ``rows``, the entities' values or (``encoded``) rows of ``storage_form``."""
         if self.copy is not None:
             self.copy(conn, rows)
             return
         if not self.positional:
             conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=False)) for row in rows])
             return
-        if self._datetime_third:
+        if encoded or not self.processors:
+            conn.exec_driver_sql(self.sql, list(rows))
+        elif self._datetime_third:
             # The hired_employees row on SQLite, its one conversion written out: a fifth of a load's time before.
             slow = self.processors[0][1]
             converted = [
@@ -127,16 +152,8 @@ class BulkInserter:
                 for a, b, c, d, e in rows
             ]
             conn.exec_driver_sql(self.sql, converted)
-        elif self.processors:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for i, process in self.processors:
-                    values[i] = process(values[i])
-                converted.append(tuple(values))
-            conn.exec_driver_sql(self.sql, converted)
         else:
-            conn.exec_driver_sql(self.sql, list(rows))
+            conn.exec_driver_sql(self.sql, list(map(self.encode, rows)))
 
 
 def _bind_processor(dialect: Dialect, kind: Any) -> Callable[[Any], Any] | None:
@@ -232,12 +249,21 @@ class SqlHiringRows(HiringRows):
             with _conflicts():
                 move_staged(self._conn, rows)
             return
+        self._insert(table, rows, encoded=False)
+
+    def storage_form(self, table: str) -> StorageForm:
+        return bulk_inserter(self._conn.dialect, table).storage_form()
+
+    def insert_stored_form(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._insert(table, rows, encoded=True)
+
+    def _insert(self, table: str, rows: Sequence[tuple[Any, ...]], *, encoded: bool) -> None:
         # In id order, so that two writers of overlapping ids wait on each other instead of deadlocking.
         ordered = sorted(rows, key=itemgetter(0))
         if self._postgres:
             held_back.send(self._conn)
         with _conflicts():
-            bulk_inserter(self._conn.dialect, table).insert(self._conn, ordered)
+            bulk_inserter(self._conn.dialect, table).insert(self._conn, ordered, encoded=encoded)
 
     def count(self, table: str) -> int:
         return int(self._conn.execute(select(func.count()).select_from(HIRING_TABLES[table])).scalar_one())

@@ -157,3 +157,13 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, IndexError):
         return "Z"
+
+
+def test_with_an_encoder_the_child_sends_each_entity_encoded_and_nothing_else_changed() -> None:
+    def encode(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (row[0], row[1].upper(), row[2].isoformat(), *row[3:])
+
+    data = b'1,Ana Silva,2021-11-07T02:48:42Z,1,1\n2,"Bo, Li",2021-11-07T02:48:42Z,1,1\nx,Bad,2021,1,1\n'
+    expected = [(line, encode(p) if type(p) is HiredEmployee else p) for line, p in employees(io.BytesIO(data))]
+    assert [type(p) for _, p in expected] == [tuple, list, list]
+    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee, encode)) == typed(expected)

@@ -1,0 +1,96 @@
+"""A large file parsed in a child process, which sends its rows already in the database's form, loads exactly as the
+same file read in the load's own process: the same counts, the same rejected rows with the same raw records and
+reasons, the same stored rows, on SQLite and PostgreSQL. The file mixes every case that the load decides after the
+parse: ids stored before the load (same content and other content), ids twice in the file, unknown references,
+lines the rules refuse and valid lines that are not in the canonical form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.ingest import csv_source, loader
+from core.ingest.loader import ingest_blob
+from infra.db.schema import hired_employees
+from infra.storage.local import LocalFolderStorage
+
+HIRED = datetime(2021, 11, 7, 2, 48, 42)
+WHEN = "2021-11-07T02:48:42Z"
+ROWS = 60_000  # about 2.6 MB: above the size from which a file is parsed in a child
+
+
+def employees_file() -> bytes:
+    lines = [f"{i},Person {i},{WHEN},{i % 3 + 1},{i % 2 + 1}" for i in range(1, ROWS + 1)]
+    lines[9] = "10,Person 10,2021-02-30T00:00:00Z,1,1"  # no such day
+    lines[19] = "20,,2021-11-07T02:48:42Z,1,1"  # a missing name
+    lines[29] = "30,Person 30,2021-11-07T02:48:42Z,99,1"  # an unknown department
+    lines[39] = f' 40, "Person 40" ,{WHEN},2,1'  # valid, not canonical
+    lines[1500] = f"{ROWS // 2},Person {ROWS // 2},{WHEN},{ROWS // 2 % 3 + 1},{ROWS // 2 % 2 + 1}"  # a copy, later on
+    lines[1501] = f"{ROWS // 3},Somebody Else,{WHEN},1,1"  # the same id as a later line, other content
+    lines[2999] = f" 41 , Person 41 ,{WHEN},3,2"  # not canonical, the same as line 41 of the file
+    lines.append("x,Person x,2021-11-07T02:48:42Z,1,1")  # not a number
+    return ("\n".join(lines) + "\n").encode()
+
+
+def load(services: Any, files: Path, job: str) -> tuple[Any, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    with services.database() as tx:
+        tx.rows.delete_all("hired_employees")
+        tx.rows.insert(
+            "hired_employees",
+            [(50, "Person 50", HIRED, 3, 1), (ROWS - 7, "Stored Before", HIRED, 1, 1)],
+        )
+        tx.commit()
+    counts = ingest_blob(services.database, LocalFolderStorage(files), "hired_employees", "employees.csv", job_id=job)
+    rejected = [(r["line"], r["record"], [x["code"] for x in r["reasons"]]) for r in services.store.rejections(job)]
+    with services.engine.connect() as conn:
+        stored = [tuple(row) for row in conn.execute(select(hired_employees).order_by(hired_employees.c.id))]
+    return counts, rejected, stored
+
+
+def test_a_file_parsed_in_a_child_loads_as_one_read_in_the_load_process(
+    services: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with services.database() as tx:
+        tx.rows.insert("departments", [(1, "Sales"), (2, "Legal"), (3, "Support")])
+        tx.rows.insert("jobs", [(1, "Editor"), (2, "Tester")])
+        tx.commit()
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "employees.csv").write_bytes(employees_file())
+    in_child = []
+    real = csv_source.records_in_child
+
+    def counted(*args: Any) -> Any:
+        in_child.append(args[3] is not None)  # the child encodes the rows it sends
+        return real(*args)
+
+    monkeypatch.setattr(csv_source, "records_in_child", counted)
+    through_child = load(services, files, "4f0c1a52-0000-4000-8000-0000000000c1")
+    assert in_child == [True]
+    monkeypatch.setattr(loader, "PARSE_IN_CHILD_FROM_BYTES", 1 << 40)
+    in_this_process = load(services, files, "4f0c1a52-0000-4000-8000-0000000000c2")
+    assert in_child == [True]
+
+    assert through_child == in_this_process
+    counts, rejected, stored = through_child
+    assert (counts.processed, counts.inserted, counts.already_exists, counts.rejected) == (ROWS + 1, ROWS - 8, 3, 6)
+    assert [(line, codes) for line, _, codes in rejected] == [
+        (10, ["invalid_datetime"]),
+        (20, ["missing"]),
+        (30, ["unknown_reference"]),
+        (ROWS // 3, ["conflict"]),
+        (ROWS - 7, ["conflict"]),
+        (ROWS + 1, ["not_an_integer"]),
+    ]
+    records = {line: record for line, record, _ in rejected}
+    assert records[ROWS // 3] == f"{ROWS // 3},Person {ROWS // 3},{WHEN},{ROWS // 3 % 3 + 1},{ROWS // 3 % 2 + 1}"
+    assert records[ROWS - 7] == f"{ROWS - 7},Person {ROWS - 7},{WHEN},{(ROWS - 7) % 3 + 1},{(ROWS - 7) % 2 + 1}"
+    by_id = {row[0]: row for row in stored}
+    assert len(by_id) == ROWS - 6 and not {10, 20, 30, 1501, 1502, 3000} & by_id.keys()
+    assert by_id[40] == (40, "Person 40", HIRED, 2, 1)
+    assert by_id[ROWS // 3][1] == "Somebody Else" and by_id[ROWS - 7][1] == "Stored Before"
+    assert by_id[ROWS] == (ROWS, f"Person {ROWS}", HIRED, ROWS % 3 + 1, ROWS % 2 + 1)

@@ -18,7 +18,7 @@ import logging
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.ingest.csv_source import ByteRange, CsvSource
 from core.ingest.gc_tuning import fewer_collections
@@ -109,7 +109,7 @@ def ingest_blob(
             spec.parse_line,
             child_from_bytes=PARSE_IN_CHILD_FROM_BYTES,
             entity=spec.entity,
-            encode=form.encode or tuple,
+            prepare=_in_child(spec, form),
         ) as source,
     ):
 
@@ -243,6 +243,32 @@ def _object_validator(spec: TableSpec) -> Callable[[dict[str, Any]], Any]:
     return validate_object
 
 
+class Refused(NamedTuple):
+    """A record the rules refuse, as the parse child sends it: its raw text for the log, and why."""
+
+    raw: str
+    reasons: list[Reason]
+
+
+def _in_child(spec: TableSpec, form: StorageForm) -> Callable[[Any], Any]:
+    """What the parse child does to each record beside the writes: a valid canonical line becomes a row in the
+    database's ``form`` (a plain tuple), a record the rules refuse a ``Refused``. A header line, and a valid line
+    that is not in the canonical form (its raw text must stay that of the file), go to the load as they are."""
+    entity, encode, validate, is_header = spec.entity, form.encode or tuple, spec.validate, spec.is_header
+
+    def prepare(payload: Any) -> Any:
+        kind = type(payload)
+        if kind is entity:
+            return encode(payload)
+        if kind is list and not is_header(payload):
+            result = validate(payload)
+            if type(result) is list:
+                return Refused(raw_text(payload), result)
+        return payload
+
+    return prepare
+
+
 class _Never:
     """The type of no record: a load whose records are not encoded by a parse child takes no plain tuple as a row."""
 
@@ -335,6 +361,8 @@ class _Load:
             kind = type(payload)
             if kind is entity or kind is stored_kind:
                 result = payload
+            elif kind is Refused:
+                result = payload.reasons
             elif kind is list:
                 result = validate(payload)
             elif kind is dict:
@@ -396,6 +424,8 @@ class _Load:
         kind = type(payload)
         if kind is self.stored_kind:
             raw = self.spec.line_of(payload if self.decode is None else self.decode(payload))
+        elif kind is Refused:
+            raw = payload.raw
         elif kind is self.spec.entity:
             raw = self.spec.line_of(payload)
         else:

@@ -45,20 +45,20 @@ def records_in_child(
     stream: IO[bytes],
     records: Records,
     entity: type[tuple[Any, ...]] | None = None,
-    encode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """``records(stream)``, computed in a child process. Close the iterator (or let it end) to stop the child.
 
     A payload of type ``entity`` (a named tuple) travels as a plain tuple and is made an ``entity`` again here:
     unpickling a named tuple calls its ``__new__``, written in Python, once a row (a seventh of the load's time).
-    With ``encode``, the child sends ``encode(payload)`` instead, and it arrives as that plain tuple: the load
-    writes it as it is (``StorageForm``), so the conversion runs in the child, beside the writes.
+    With ``prepare``, the child sends ``prepare(payload)`` for every payload instead, and the load receives it as
+    it is: the work ``prepare`` does (a row put in the database's form, a row refused) runs beside the writes.
     """
     data_in, data_out = os.pipe()
     results_in, results_out = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected; its output is what the tests check
-        _child(data_in, results_out, records, entity, encode)
+        _child(data_in, results_out, records, entity, prepare)
     os.close(data_in)
     os.close(results_out)
     feeder = threading.Thread(target=_feed, args=(stream, data_out), name="csv-feeder", daemon=True)
@@ -69,7 +69,7 @@ def records_in_child(
             while True:
                 kind, payload = _receive(results)
                 if kind == _RECORDS:
-                    if entity is None or encode is not None:
+                    if entity is None or prepare is not None:
                         yield from payload
                     else:
                         yield from [(line, new(entity, v) if type(v) is tuple else v) for line, v in payload]
@@ -121,7 +121,7 @@ def _child(  # pragma: no cover - runs in the child
     results_out: int,
     records: Records,
     entity: type[tuple[Any, ...]] | None,
-    encode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None,
+    prepare: Callable[[Any], Any] | None,
 ) -> None:
     code = 1
     try:
@@ -132,9 +132,10 @@ def _child(  # pragma: no cover - runs in the child
             try:
                 source = records(stream)
                 while chunk := list(islice(source, RECORDS_PER_MESSAGE)):
-                    if entity is not None:
-                        form = encode or tuple
-                        chunk = [(line, form(value) if type(value) is entity else value) for line, value in chunk]
+                    if prepare is not None:
+                        chunk = [(line, prepare(value)) for line, value in chunk]
+                    elif entity is not None:
+                        chunk = [(line, tuple(value) if type(value) is entity else value) for line, value in chunk]
                     _send(out, _RECORDS, chunk)
                 _send(out, _DONE, None)
                 code = 0

@@ -65,7 +65,7 @@ def test_a_file_parsed_in_a_child_loads_as_one_read_in_the_load_process(
     real = csv_source.records_in_child
 
     def counted(*args: Any) -> Any:
-        in_child.append(args[3] is not None)  # the child encodes the rows it sends
+        in_child.append(args[3] is not None)  # the child prepares the records it sends
         return real(*args)
 
     monkeypatch.setattr(csv_source, "records_in_child", counted)
@@ -94,3 +94,17 @@ def test_a_file_parsed_in_a_child_loads_as_one_read_in_the_load_process(
     assert by_id[40] == (40, "Person 40", HIRED, 2, 1)
     assert by_id[ROWS // 3][1] == "Somebody Else" and by_id[ROWS - 7][1] == "Stored Before"
     assert by_id[ROWS] == (ROWS, f"Person {ROWS}", HIRED, ROWS % 3 + 1, ROWS % 2 + 1)
+
+
+def test_a_header_line_is_skipped_when_the_file_is_parsed_in_a_child(services: Any, tmp_path: Path) -> None:
+    with services.database() as tx:
+        tx.rows.insert("departments", [(1, "Sales"), (2, "Legal"), (3, "Support")])
+        tx.rows.insert("jobs", [(1, "Editor"), (2, "Tester")])
+        tx.commit()
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "employees.csv").write_bytes(b"id,name,datetime,department_id,job_id\n" + employees_file())
+    job = "4f0c1a52-0000-4000-8000-0000000000c3"
+    counts = ingest_blob(services.database, LocalFolderStorage(files), "hired_employees", "employees.csv", job_id=job)
+    assert (counts.processed, counts.rejected) == (ROWS + 1, 5)  # no row stored before this load
+    assert [r["line"] for r in services.store.rejections(job)][:3] == [11, 21, 31]

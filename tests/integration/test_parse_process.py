@@ -159,11 +159,13 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-def test_with_an_encoder_the_child_sends_each_entity_encoded_and_nothing_else_changed() -> None:
-    def encode(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (row[0], row[1].upper(), row[2].isoformat(), *row[3:])
+def test_with_prepare_the_child_sends_each_payload_prepared() -> None:
+    def prepare(payload: Any) -> Any:
+        if type(payload) is HiredEmployee:
+            return (payload[0], payload[1].upper(), payload[2].isoformat(), *payload[3:])
+        return ("fields", *payload) if type(payload) is list else payload
 
     data = b'1,Ana Silva,2021-11-07T02:48:42Z,1,1\n2,"Bo, Li",2021-11-07T02:48:42Z,1,1\nx,Bad,2021,1,1\n'
-    expected = [(line, encode(p) if type(p) is HiredEmployee else p) for line, p in employees(io.BytesIO(data))]
-    assert [type(p) for _, p in expected] == [tuple, list, list]
-    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee, encode)) == typed(expected)
+    expected = [(line, prepare(p)) for line, p in employees(io.BytesIO(data))]
+    assert [type(p) for _, p in expected] == [tuple, tuple, tuple]
+    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee, prepare)) == typed(expected)

@@ -69,7 +69,7 @@ def reports(ctx: Context) -> list[Figure]:
     figures: list[Figure] = []
     for db in backends:
         url = fresh_sqlite(work / "reports.db") if db == "SQLite" else postgres_database(ctx, "hf_bench_reports")
-        migrate(url, data, work)
+        migrate(url, data, work, sample_memory=False)
         found, state = timed(url, data, work)
         for name in REPORTS:
             ms = statistics.median(found[name]) * 1000

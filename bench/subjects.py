@@ -99,14 +99,24 @@ class Finished:
     tree_pss_mb: float = 0.0  # the peak of the command's PSS summed with its children's (bench/peak_rss.py)
 
 
-def main_py(args: list[str], environ: Mapping[str, str]) -> Finished:
-    """Run ``python main.py ARGS`` as a user does, from the small launcher that measures its peak RSS."""
+def main_py(args: list[str], environ: Mapping[str, str], *, sample_memory: bool = True) -> Finished:
+    """Run ``python main.py ARGS`` as a user does, from the small launcher that measures its peak RSS; without
+    ``sample_memory`` (a run timed for its speed), the launcher does not sample the PSS of the process tree."""
     env = {k: v for k, v in os.environ.items() if k not in BROKER_VARIABLES}
     env.update({"PYTHONPATH": str(PROJECT_ROOT), **environ})
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
         done = subprocess.run(
-            [sys.executable, "-m", "bench.peak_rss", str(report), sys.executable, str(PROJECT_ROOT / "main.py"), *args],
+            [
+                sys.executable,
+                "-m",
+                "bench.peak_rss",
+                *([] if sample_memory else ["--rss-only"]),
+                str(report),
+                sys.executable,
+                str(PROJECT_ROOT / "main.py"),
+                *args,
+            ],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -121,10 +131,10 @@ def main_py(args: list[str], environ: Mapping[str, str]) -> Finished:
     return Finished(output, max(found["peak_kb"] / 1024, tree), found["floor_kb"] / 1024, tree)
 
 
-def migrate(url: str, data: DataSet, work: Path) -> Finished:
+def migrate(url: str, data: DataSet, work: Path, *, sample_memory: bool = True) -> Finished:
     """``python main.py migrate --source FOLDER --no-progress`` into ``url``."""
     environ = bench_environ(url, work / "storage", work)
-    return main_py(["migrate", "--source", str(data.folder), "--no-progress"], environ)
+    return main_py(["migrate", "--source", str(data.folder), "--no-progress"], environ, sample_memory=sample_memory)
 
 
 def migrated_counts(output: str, table: str) -> dict[str, int]:

@@ -20,7 +20,7 @@ from domain.background_jobs import BackgroundJob, JobState
 from domain.entities import TABLES
 from domain.errors import SourceNotFound
 from domain.loads import TableCounts
-from infra.broker.tasks import TRANSIENT, explain_failure, worker_id
+from infra.failures import TRANSIENT, explain_failure, worker_id
 from infra.storage.local import LocalFolderStorage
 
 # Exit codes of ``migrate``: 0 loaded (rows may have been rejected), 1 the load failed or was refused,

@@ -9,7 +9,7 @@ from core.config import Settings
 from core.jobs.ports import JobQueue
 from core.jobs.sweep import sweep_jobs
 from core.unit_of_work import UnitOfWorkFactory
-from infra.broker.tasks import TRANSIENT
+from infra.failures import TRANSIENT
 
 log = logging.getLogger("hireflow.worker")
 

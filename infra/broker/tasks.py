@@ -11,14 +11,11 @@ worker, waits for the database, or was handed to parts) returns what the runner 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable
 from typing import Protocol
 
 from celery import Celery, Task
 from celery.exceptions import Ignore
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from core.backup.submit import submit_scheduled_backup
 from core.config import Settings
@@ -26,31 +23,14 @@ from core.jobs.ports import JobQueue
 from core.jobs.runner import JobHandlers, RunOutcome, handle_delivery
 from core.unit_of_work import UnitOfWorkFactory
 from domain.background_jobs import BackgroundJob, JobState
-from domain.errors import Unavailable
 from infra.broker.celery_app import JOB_TASKS, RUN_JOB_TASK, SCHEDULED_BACKUP_TASK
-
-TRANSIENT = (Unavailable, OperationalError, InterfaceError)
+from infra.failures import TRANSIENT, explain_failure, worker_id
 
 log = logging.getLogger("hireflow.worker")
 
 
-def explain_failure(error: Exception) -> str | None:
-    """What a reader of ``/task-status`` may know of a database error: what happened, not its text."""
-    if isinstance(error, IntegrityError):
-        return "the database refused a write that broke one of its rules (a duplicate key or a missing reference)"
-    if isinstance(error, DataError):
-        return "the database refused a value it cannot store"
-    if isinstance(error, DBAPIError):
-        return "the database failed while running the task"
-    return None
-
-
 class JobFailed(Exception):
     """Raised by a job task whose job ended ``FAILURE``, after the failure is recorded, so Celery records it too."""
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class WorkerServices(Protocol):

@@ -46,6 +46,14 @@ class HiringRows(abc.ABC):
         """``insert`` of rows already in ``storage_form(table)``."""
         self.insert(table, rows)
 
+    def references_checked_here(self) -> bool:
+        """The first call of a unit of work of a bulk load, whose writer checks the references of the rows it writes.
+        Where the database would check each row's references again and cannot drop those checks for the load
+        (SQLite's foreign keys), it skips them until the unit of work ends, makes other writers wait for it (as
+        ``lock`` does), and says so: the writer must then look up, in this unit of work, every reference it
+        relies on (``existing_ids``), none remembered from an earlier one. Elsewhere it does nothing: False."""
+        return False
+
     @abc.abstractmethod
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
         """The stored rows among ``ids``, keyed by id."""

@@ -446,6 +446,11 @@ class _Load:
             trusted = False
             try:
                 with self.uow() as tx:
+                    if self.indexes_pending and self.known_refs and tx.rows.references_checked_here():
+                        # Bulk mode, where the database skips its own checks of each row's references for this unit
+                        # of work (SQLite's foreign keys): every reference is looked up again in it.
+                        for ids in self.known_refs.values():
+                            ids.clear()
                     if self.before_write is not None:
                         self.before_write(tx)
                     pending = self.indexes_pending or self._enter_bulk_mode(tx)

@@ -108,3 +108,55 @@ def test_a_header_line_is_skipped_when_the_file_is_parsed_in_a_child(services: A
     counts = ingest_blob(services.database, LocalFolderStorage(files), "hired_employees", "employees.csv", job_id=job)
     assert (counts.processed, counts.rejected) == (ROWS + 1, 5)  # no row stored before this load
     assert [r["line"] for r in services.store.rejections(job)][:3] == [11, 21, 31]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_bulk_load_checks_each_batchs_references_in_its_own_transaction(services: Any, tmp_path: Path) -> None:
+    """SQLite's foreign keys are off for the batches of a bulk load, so the load looks its references up again in
+    each batch, none remembered: a department removed between two batches is refused from then on, never inserted."""
+    from sqlalchemy import delete
+
+    from core.ingest.loader import LoadReporter
+    from infra.db.schema import departments
+
+    with services.database() as tx:
+        tx.rows.insert("departments", [(1, "Sales"), (2, "Legal"), (3, "Support")])
+        tx.rows.insert("jobs", [(1, "Editor"), (2, "Tester")])
+        tx.commit()
+    # Employee 7 makes the load meet department 3 in its first batch; the rest of department 3 comes later.
+    later = {i for i in range(10_001, ROWS + 1) if i % 7 == 0}
+    lines = [f"{i},Person {i},{WHEN},{3 if i == 7 or i in later else i % 2 + 1},1" for i in range(1, ROWS + 1)]
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "employees.csv").write_bytes(("\n".join(lines) + "\n").encode())
+
+    class RemoveDepartmentAfterTwoBatches(LoadReporter):
+        batches = 0
+
+        def loaded(self, uow: Any, table: str, counts: Any, done: int, size: int | None) -> None:
+            return None
+
+        def should_stop(self) -> bool:
+            self.batches += 1
+            if self.batches == 2:
+                with services.engine.begin() as conn:  # another writer, between two batches
+                    conn.execute(delete(hired_employees).where(hired_employees.c.id == 7))
+                    conn.execute(delete(departments).where(departments.c.id == 3))
+            return False
+
+    job = "4f0c1a52-0000-4000-8000-0000000000c4"
+    counts = ingest_blob(
+        services.database,
+        LocalFolderStorage(files),
+        "hired_employees",
+        "employees.csv",
+        job_id=job,
+        reporter=RemoveDepartmentAfterTwoBatches(),
+    )
+    refused = sorted(later)
+    assert (counts.processed, counts.rejected) == (ROWS, len(refused))
+    assert [r["line"] for r in services.store.rejections(job)] == refused
+    with services.engine.connect() as conn:
+        stored = conn.execute(select(hired_employees.c.id).where(hired_employees.c.department_id == 3)).all()
+        integrity = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    assert stored == [] and integrity == []

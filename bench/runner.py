@@ -146,7 +146,8 @@ def write_results(figures: list[Figure], ctx: Context, command: str) -> tuple[Pa
         f"`{command}` — {stamp}, {machine}, {'quick run' if ctx.quick else 'full run'}: "
         f"{ctx.rows:,} employees ({ctx.invalid_share:.0%} invalid) for ingest, "
         f"{ctx.memory_rows:,} for memory, {ctx.backup_rows:,} for backup and restore; "
-        f"best of {ctx.repeats}, each subject interleaved with its limit. The run took {ctx.seconds / 60:.1f} min; "
+        f"best of {ctx.repeats} (a figure's note says when more), each subject interleaved with its limit. "
+        f"The run took {ctx.seconds / 60:.1f} min; "
         f"load average at its end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         "",
         "The limit of a figure is the same work done with nothing of the project in the way (see bench/limits.py), "

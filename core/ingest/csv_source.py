@@ -200,13 +200,12 @@ class CsvSource:
         parse_line: LineParser | None = None,
         *,
         child_from_bytes: int | None = None,
-        entity: type[tuple[Any, ...]] | None = None,
         prepare: Callable[[Any], Any] | None = None,
     ) -> None:
         """With ``child_from_bytes``, a source of at least that many bytes is parsed in a child process
-        (``core/ingest/parse_process.py``), where the system can fork; ``entity`` is the type of what
-        ``parse_line`` gives. With ``prepare``, such a source gives ``prepare(payload)`` for each payload,
-        computed in the child; a source read in this process gives the payloads as they are."""
+        (``core/ingest/parse_process.py``), where the system can fork. With ``prepare``, such a source gives
+        ``prepare(payload)`` for each payload, computed in the child; a source read in this process gives the
+        payloads as they are."""
         self.name = name
         self.part = part
         if part is None:
@@ -230,7 +229,7 @@ class CsvSource:
             and can_parse_in_child()
         )
         if self.in_child:
-            self.records = records_in_child(self._stream, records, entity, prepare)
+            self.records = records_in_child(self._stream, records, prepare)
         else:
             self.records = records(self._stream)
 

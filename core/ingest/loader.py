@@ -108,7 +108,6 @@ def ingest_blob(
             part,
             spec.parse_line,
             child_from_bytes=PARSE_IN_CHILD_FROM_BYTES,
-            entity=spec.entity,
             prepare=_in_child(spec, form),
         ) as source,
     ):
@@ -449,8 +448,7 @@ class _Load:
                     if self.indexes_pending and self.known_refs and tx.rows.references_checked_here():
                         # Bulk mode, where the database skips its own checks of each row's references for this unit
                         # of work (SQLite's foreign keys): every reference is looked up again in it.
-                        for ids in self.known_refs.values():
-                            ids.clear()
+                        self._forget_references()
                     if self.before_write is not None:
                         self.before_write(tx)
                     pending = self.indexes_pending or self._enter_bulk_mode(tx)
@@ -477,8 +475,7 @@ class _Load:
                 attempt += 1
                 if attempt == WRITE_RETRIES:
                     raise
-                for ids in self.known_refs.values():
-                    ids.clear()
+                self._forget_references()
         self.counts = counts
         self.position = last_position
         self.indexes_pending = pending
@@ -498,6 +495,11 @@ class _Load:
         if self.keep_details:
             self.rejected_rows.extend(batch.rejected)
             self.existing_ids.extend(batch.already_exists)
+
+    def _forget_references(self) -> None:
+        """Look every reference up again from the next batch on, in that batch's unit of work."""
+        for ids in self.known_refs.values():
+            ids.clear()
 
     def _enter_bulk_mode(self, tx: UnitOfWork) -> bool:
         """With the first batch of a whole load: whether it is large against its table, and if so the drop."""

@@ -28,7 +28,6 @@ RECORDS_PER_MESSAGE = 1000
 CHUNK_BYTES = 1 << 16
 _HEADER = struct.Struct("<BI")  # kind, then the size of the pickled payload
 _RECORDS, _DONE, _FAILED = 1, 2, 3
-new = tuple.__new__
 
 Records = Callable[[IO[bytes]], Iterator[tuple[int, Any]]]
 
@@ -42,23 +41,20 @@ def can_parse_in_child() -> bool:
 
 
 def records_in_child(
-    stream: IO[bytes],
-    records: Records,
-    entity: type[tuple[Any, ...]] | None = None,
-    prepare: Callable[[Any], Any] | None = None,
+    stream: IO[bytes], records: Records, prepare: Callable[[Any], Any] | None = None
 ) -> Iterator[tuple[int, Any]]:
     """``records(stream)``, computed in a child process. Close the iterator (or let it end) to stop the child.
 
-    A payload of type ``entity`` (a named tuple) travels as a plain tuple and is made an ``entity`` again here:
-    unpickling a named tuple calls its ``__new__``, written in Python, once a row (a seventh of the load's time).
     With ``prepare``, the child sends ``prepare(payload)`` for every payload instead, and the load receives it as
     it is: the work ``prepare`` does (a row put in the database's form, a row refused) runs beside the writes.
+    The load's ``prepare`` sends rows as plain tuples: unpickling a named tuple calls its ``__new__``, written in
+    Python, once a row (a seventh of the load's time).
     """
     data_in, data_out = os.pipe()
     results_in, results_out = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected; its output is what the tests check
-        _child(data_in, results_out, records, entity, prepare)
+        _child(data_in, results_out, records, prepare)
     os.close(data_in)
     os.close(results_out)
     feeder = threading.Thread(target=_feed, args=(stream, data_out), name="csv-feeder", daemon=True)
@@ -69,10 +65,7 @@ def records_in_child(
             while True:
                 kind, payload = _receive(results)
                 if kind == _RECORDS:
-                    if entity is None or prepare is not None:
-                        yield from payload
-                    else:
-                        yield from [(line, new(entity, v) if type(v) is tuple else v) for line, v in payload]
+                    yield from payload
                 elif kind == _DONE:
                     finished = True
                     return
@@ -120,7 +113,6 @@ def _child(  # pragma: no cover - runs in the child
     data_in: int,
     results_out: int,
     records: Records,
-    entity: type[tuple[Any, ...]] | None,
     prepare: Callable[[Any], Any] | None,
 ) -> None:
     code = 1
@@ -134,8 +126,6 @@ def _child(  # pragma: no cover - runs in the child
                 while chunk := list(islice(source, RECORDS_PER_MESSAGE)):
                     if prepare is not None:
                         chunk = [(line, prepare(value)) for line, value in chunk]
-                    elif entity is not None:
-                        chunk = [(line, tuple(value) if type(value) is entity else value) for line, value in chunk]
                     _send(out, _RECORDS, chunk)
                 _send(out, _DONE, None)
                 code = 0

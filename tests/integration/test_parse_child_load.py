@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.ingest import csv_source, loader
-from core.ingest.loader import ingest_blob
-from infra.db.schema import hired_employees
+from core.ingest.loader import LoadReporter, ingest_blob
+from infra.db.schema import departments, hired_employees
 from infra.storage.local import LocalFolderStorage
 
 HIRED = datetime(2021, 11, 7, 2, 48, 42)
@@ -36,6 +36,18 @@ def employees_file() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def parents_and_file(services: Any, tmp_path: Path, employees: bytes) -> Path:
+    """Departments 1 to 3 and jobs 1 and 2 stored; ``employees`` as employees.csv in the folder returned."""
+    with services.database() as tx:
+        tx.rows.insert("departments", [(1, "Sales"), (2, "Legal"), (3, "Support")])
+        tx.rows.insert("jobs", [(1, "Editor"), (2, "Tester")])
+        tx.commit()
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "employees.csv").write_bytes(employees)
+    return files
+
+
 def load(services: Any, files: Path, job: str) -> tuple[Any, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     with services.database() as tx:
         tx.rows.delete_all("hired_employees")
@@ -54,18 +66,12 @@ def load(services: Any, files: Path, job: str) -> tuple[Any, list[tuple[Any, ...
 def test_a_file_parsed_in_a_child_loads_as_one_read_in_the_load_process(
     services: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with services.database() as tx:
-        tx.rows.insert("departments", [(1, "Sales"), (2, "Legal"), (3, "Support")])
-        tx.rows.insert("jobs", [(1, "Editor"), (2, "Tester")])
-        tx.commit()
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "employees.csv").write_bytes(employees_file())
+    files = parents_and_file(services, tmp_path, employees_file())
     in_child = []
     real = csv_source.records_in_child
 
     def counted(*args: Any) -> Any:
-        in_child.append(args[3] is not None)  # the child prepares the records it sends
+        in_child.append(args[2] is not None)  # the child prepares the records it sends
         return real(*args)
 
     monkeypatch.setattr(csv_source, "records_in_child", counted)
@@ -97,13 +103,7 @@ def test_a_file_parsed_in_a_child_loads_as_one_read_in_the_load_process(
 
 
 def test_a_header_line_is_skipped_when_the_file_is_parsed_in_a_child(services: Any, tmp_path: Path) -> None:
-    with services.database() as tx:
-        tx.rows.insert("departments", [(1, "Sales"), (2, "Legal"), (3, "Support")])
-        tx.rows.insert("jobs", [(1, "Editor"), (2, "Tester")])
-        tx.commit()
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "employees.csv").write_bytes(b"id,name,datetime,department_id,job_id\n" + employees_file())
+    files = parents_and_file(services, tmp_path, b"id,name,datetime,department_id,job_id\n" + employees_file())
     job = "4f0c1a52-0000-4000-8000-0000000000c3"
     counts = ingest_blob(services.database, LocalFolderStorage(files), "hired_employees", "employees.csv", job_id=job)
     assert (counts.processed, counts.rejected) == (ROWS + 1, 5)  # no row stored before this load
@@ -114,21 +114,10 @@ def test_a_header_line_is_skipped_when_the_file_is_parsed_in_a_child(services: A
 def test_a_sqlite_bulk_load_checks_each_batchs_references_in_its_own_transaction(services: Any, tmp_path: Path) -> None:
     """SQLite's foreign keys are off for the batches of a bulk load, so the load looks its references up again in
     each batch, none remembered: a department removed between two batches is refused from then on, never inserted."""
-    from sqlalchemy import delete
-
-    from core.ingest.loader import LoadReporter
-    from infra.db.schema import departments
-
-    with services.database() as tx:
-        tx.rows.insert("departments", [(1, "Sales"), (2, "Legal"), (3, "Support")])
-        tx.rows.insert("jobs", [(1, "Editor"), (2, "Tester")])
-        tx.commit()
     # Employee 7 makes the load meet department 3 in its first batch; the rest of department 3 comes later.
     later = {i for i in range(10_001, ROWS + 1) if i % 7 == 0}
     lines = [f"{i},Person {i},{WHEN},{3 if i == 7 or i in later else i % 2 + 1},1" for i in range(1, ROWS + 1)]
-    files = tmp_path / "files"
-    files.mkdir()
-    (files / "employees.csv").write_bytes(("\n".join(lines) + "\n").encode())
+    files = parents_and_file(services, tmp_path, ("\n".join(lines) + "\n").encode())
 
     class RemoveDepartmentAfterTwoBatches(LoadReporter):
         batches = 0

@@ -47,12 +47,12 @@ def children() -> set[int]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_file())
 def test_the_child_gives_the_records_of_any_file_as_the_load_reads_them(data: bytes) -> None:
-    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee)) == typed(employees(io.BytesIO(data)))
+    assert typed(records_in_child(io.BytesIO(data), employees)) == typed(employees(io.BytesIO(data)))
 
 
 def test_the_challenge_file_and_a_range_of_it_read_the_same_through_the_child(challenge_dir: Path) -> None:
     data = (challenge_dir / "hired_employees.csv").read_bytes()
-    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee)) == typed(employees(io.BytesIO(data)))
+    assert typed(records_in_child(io.BytesIO(data), employees)) == typed(employees(io.BytesIO(data)))
     middle = data.index(b"\n", len(data) // 3) + 1
     part = ByteRange(middle, len(data), data[:middle].count(b"\n") + 1)
 
@@ -60,13 +60,13 @@ def test_the_challenge_file_and_a_range_of_it_read_the_same_through_the_child(ch
         return range_records(stream, part, parse_line=parse_line)
 
     expected = list(ranged(io.BytesIO(data[middle:])))
-    assert expected and typed(records_in_child(io.BytesIO(data[middle:]), ranged, HiredEmployee)) == typed(expected)
+    assert expected and typed(records_in_child(io.BytesIO(data[middle:]), ranged)) == typed(expected)
 
 
 def test_many_messages_arrive_whole_and_in_order() -> None:
     lines = [f"{n},Ana Silva,2021-11-07T02:48:42Z,{n % 12 + 1},{n % 180 + 1}" for n in range(1, 25_001)]
     data = BOM + ("\r\n".join(lines) + '\r\n7,"two\nlines",x,1,1\n').encode()
-    got = list(records_in_child(io.BytesIO(data), employees, HiredEmployee))
+    got = list(records_in_child(io.BytesIO(data), employees))
     assert typed(got) == typed(employees(io.BytesIO(data)))
     assert len(got) == 25_001 and type(got[-1][1]) is list
 
@@ -108,9 +108,7 @@ def test_a_csv_source_above_the_threshold_is_parsed_in_a_child(tmp_path: Path, c
     storage = LocalFolderStorage(tmp_path)
     data = (challenge_dir / "hired_employees.csv").read_bytes()
     storage.write("hired_employees.csv", data)
-    with CsvSource(
-        storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data), entity=HiredEmployee
-    ) as source:
+    with CsvSource(storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data)) as source:
         assert source.in_child
         assert typed(source.records) == typed(csv_records(io.BytesIO(data), parse_line=parse_line))
         assert source.bytes_read == len(data)
@@ -168,4 +166,4 @@ def test_with_prepare_the_child_sends_each_payload_prepared() -> None:
     data = b'1,Ana Silva,2021-11-07T02:48:42Z,1,1\n2,"Bo, Li",2021-11-07T02:48:42Z,1,1\nx,Bad,2021,1,1\n'
     expected = [(line, prepare(p)) for line, p in employees(io.BytesIO(data))]
     assert [type(p) for _, p in expected] == [tuple, tuple, tuple]
-    assert typed(records_in_child(io.BytesIO(data), employees, HiredEmployee, prepare)) == typed(expected)
+    assert typed(records_in_child(io.BytesIO(data), employees, prepare)) == typed(expected)

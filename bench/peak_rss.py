@@ -9,7 +9,7 @@ two, not their sum. So the launcher also samples, every 20 ms, the proportional 
 split between the processes that share it) of the command and all its descendants, summed; the peak of that sum
 is the memory the command held at once. Both are reported; the bench takes the larger.
 
-Sampling costs CPU beside the command (a read of each process's ``smaps_rollup``, 50 times a second: 0.6 to 1.6 s
+Sampling costs CPU beside the command (a read of each process's ``smaps_rollup``, 50 times a second: 0.1 to 1.6 s
 over a 10 s ``migrate`` of 1 000 000 rows on 2 cores). A run timed for its speed passes ``--rss-only``: no
 sampling, only the peak RSS that the kernel gives with the exit status.
 """

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from core.ingest.parse_process import can_parse_in_child, records_in_child
+from core.ingest.parse_process import Prepare, can_parse_in_child, records_in_child
 from core.storage import BlobStorage
 from domain.entities import line_too_long, malformed_csv
 
@@ -200,12 +200,12 @@ class CsvSource:
         parse_line: LineParser | None = None,
         *,
         child_from_bytes: int | None = None,
-        prepare: Callable[[Any], Any] | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         """With ``child_from_bytes``, a source of at least that many bytes is parsed in a child process
         (``core/ingest/parse_process.py``), where the system can fork. With ``prepare``, such a source gives
-        ``prepare(payload)`` for each payload, computed in the child; a source read in this process gives the
-        payloads as they are."""
+        the items of ``prepare(chunk)`` for each chunk of its records, computed in the child; a source read in this
+        process gives the records as they are."""
         self.name = name
         self.part = part
         if part is None:

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from core.ingest.csv_source import ByteRange, CsvSource
 from core.ingest.gc_tuning import fewer_collections
+from core.ingest.parse_process import Prepare
 from core.jobs.exclusion import BATCH, check_free, refuse_if_busy
 from core.storage import BlobStorage
 from core.unit_of_work import StorageForm, UnitOfWork, UnitOfWorkFactory, WriteConflict
@@ -108,7 +109,7 @@ def ingest_blob(
             part,
             spec.parse_line,
             child_from_bytes=PARSE_IN_CHILD_FROM_BYTES,
-            prepare=_in_child(spec, form),
+            prepare=_in_child(spec, form, runs=window is None),
         ) as source,
     ):
 
@@ -249,23 +250,56 @@ class Refused(NamedTuple):
     reasons: list[Reason]
 
 
-def _in_child(spec: TableSpec, form: StorageForm) -> Callable[[Any], Any]:
-    """What the parse child does to each record beside the writes: a valid canonical line becomes a row in the
-    database's ``form`` (a plain tuple), a record the rules refuse a ``Refused``. A header line, and a valid line
-    that is not in the canonical form (its raw text must stay that of the file), go to the load as they are."""
+class Rows(list[tuple[Any, ...]]):
+    """Valid rows in the database's form, of consecutive lines: what the parse child sends as one record, under the
+    line of its first row, for the run of valid canonical lines that makes up most of a file. The load takes them
+    in a few steps per batch instead of a loop over each row, and the pipe carries no line number per row."""
+
+    __slots__ = ()
+
+
+def _in_child(spec: TableSpec, form: StorageForm, *, runs: bool) -> Prepare:
+    """What the parse child does to each chunk of records beside the writes: a valid canonical line becomes a row in
+    the database's ``form`` (a plain tuple), a record the rules refuse a ``Refused``. A header line, and a valid line
+    that is not in the canonical form (its raw text must stay that of the file), go to the load as they are.
+
+    With ``runs``, the rows of consecutive valid canonical lines go as one ``Rows`` record under the first one's
+    line; without, each row is a record of its own (a load of a record window counts records one by one).
+    """
     entity, encode, validate, is_header = spec.entity, form.encode or tuple, spec.validate, spec.is_header
 
-    def prepare(payload: Any) -> Any:
-        kind = type(payload)
-        if kind is entity:
-            return encode(payload)
-        if kind is list and not is_header(payload):
-            result = validate(payload)
-            if type(result) is list:
-                return Refused(raw_text(payload), result)
-        return payload
+    def prepare(chunk: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        out: list[tuple[int, Any]] = []
+        run: Rows | None = None
+        next_line = 0
+        for line, payload in chunk:
+            kind = type(payload)
+            if kind is entity:
+                row = encode(payload)
+                if not runs:
+                    out.append((line, row))
+                elif run is not None and line == next_line:
+                    run.append(row)
+                    next_line += 1
+                else:
+                    run = Rows((row,))
+                    next_line = line + 1
+                    out.append((line, run))
+                continue
+            run = None
+            if kind is list and not is_header(payload):
+                result = validate(payload)
+                if type(result) is list:
+                    payload = Refused(raw_text(payload), result)
+            out.append((line, payload))
+        return out
 
     return prepare
+
+
+# The row of a ``Valid`` record, and the id of a row.
+_ROW = operator.itemgetter(2)
+_ID = operator.itemgetter(0)
 
 
 class _Never:
@@ -355,9 +389,24 @@ class _Load:
                 first = False
                 if skip_header and type(payload) is list and self.spec.is_header(payload):
                     continue
+            kind = type(payload)
+            if kind is Rows:  # valid rows of consecutive lines, from ``position`` on
+                if position <= resume_after:
+                    payload = payload[resume_after + 1 - position :]
+                    position = resume_after + 1
+                while payload:
+                    room = batch_size - in_batch
+                    taken = payload[:room]
+                    end = position + len(taken)
+                    valid.extend(zip(range(position, end), taken, taken, strict=True))
+                    in_batch += len(taken)
+                    last_position, position, payload = end - 1, end, payload[room:]
+                    if in_batch >= batch_size:
+                        self._batch_full(valid, rejected, last_position, reporter)
+                        valid, rejected, in_batch = [], [], 0
+                continue
             if position <= resume_after:
                 continue
-            kind = type(payload)
             if kind is entity or kind is stored_kind:
                 result = payload
             elif kind is Refused:
@@ -377,10 +426,8 @@ class _Load:
             last_position = position
             in_batch += 1
             if in_batch >= batch_size:
-                self._commit_batch(valid, rejected, last_position)
+                self._batch_full(valid, rejected, last_position, reporter)
                 valid, rejected, in_batch = [], [], 0
-                if reporter is not None and reporter.should_stop():
-                    raise Cancelled()
         if valid or rejected:
             self._commit_batch(valid, rejected, last_position, last=True)
         elif self.batch_done is not None or self.finishes_load:
@@ -392,6 +439,13 @@ class _Load:
                 tx.commit()
             self.indexes_pending = False
         return self.counts
+
+    def _batch_full(
+        self, valid: list[Valid], rejected: list[RejectedRow], last_position: int, reporter: LoadReporter | None
+    ) -> None:
+        self._commit_batch(valid, rejected, last_position)
+        if reporter is not None and reporter.should_stop():
+            raise Cancelled()
 
     def _finish(self, tx: UnitOfWork, *, checkpoint: bool = True) -> None:
         """The end of a whole load, in its last unit of work: the indexes a bulk load dropped, fresh statistics."""
@@ -525,11 +579,10 @@ class _Load:
         name = self.spec.name
         candidates = self._check_references(tx, valid, rejected)
         already: list[int] = []
-        ids = [item[2][0] for item in candidates]
-        if len(set(ids)) == len(ids):  # no id twice in the batch, the common case: no loop per row
-            unique = dict(zip(ids, candidates, strict=True))
-        else:
-            unique = {}
+        rows = list(map(_ROW, candidates))
+        ids = list(map(_ID, rows))
+        if len(set(ids)) != len(ids):  # an id twice in the batch: the first of each id goes on
+            unique: dict[int, Valid] = {}
             for item in candidates:
                 row = item[2]
                 seen = unique.get(row[0])
@@ -539,13 +592,15 @@ class _Load:
                     already.append(row[0])
                 else:
                     rejected.append(self._reject(item[0], item[1], [conflict(name, row[0])]))
-        stored = tx.rows.existing(name, list(unique)) if unique and look_up_stored else {}
+            ids, candidates = list(unique), list(unique.values())
+            rows = list(map(_ROW, candidates))
+        stored = tx.rows.existing(name, ids) if ids and look_up_stored else {}
         if not stored:  # none of them stored yet, the common case of a load
-            fresh = [item[2] for item in unique.values()]
+            fresh = rows
         else:
             fresh = []
             encode = self.encode or tuple
-            for row_id, item in unique.items():
+            for row_id, item in zip(ids, candidates, strict=True):
                 old = stored.get(row_id)
                 if old is None:
                     fresh.append(item[2])
@@ -573,10 +628,11 @@ class _Load:
         if not self.spec.references:
             return valid
         missing: dict[str, set[int]] = {}
+        rows = list(map(_ROW, valid))
         for index, column in self.spec.references:
             target = column.references or ""
             known = self.known_refs[target]
-            wanted = {item[2][index] for item in valid} - known
+            wanted = set(map(operator.itemgetter(index), rows)) - known
             if wanted:
                 found = tx.rows.existing_ids(target, wanted)
                 known.update(found)

@@ -30,6 +30,8 @@ _HEADER = struct.Struct("<BI")  # kind, then the size of the pickled payload
 _RECORDS, _DONE, _FAILED = 1, 2, 3
 
 Records = Callable[[IO[bytes]], Iterator[tuple[int, Any]]]
+# What the child does to each chunk of records before it sends it.
+Prepare = Callable[[list[tuple[int, Any]]], list[tuple[int, Any]]]
 
 
 class ParseProcessFailed(RuntimeError):
@@ -40,15 +42,14 @@ def can_parse_in_child() -> bool:
     return hasattr(os, "fork")
 
 
-def records_in_child(
-    stream: IO[bytes], records: Records, prepare: Callable[[Any], Any] | None = None
-) -> Iterator[tuple[int, Any]]:
+def records_in_child(stream: IO[bytes], records: Records, prepare: Prepare | None = None) -> Iterator[tuple[int, Any]]:
     """``records(stream)``, computed in a child process. Close the iterator (or let it end) to stop the child.
 
-    With ``prepare``, the child sends ``prepare(payload)`` for every payload instead, and the load receives it as
-    it is: the work ``prepare`` does (a row put in the database's form, a row refused) runs beside the writes.
-    The load's ``prepare`` sends rows as plain tuples: unpickling a named tuple calls its ``__new__``, written in
-    Python, once a row (a seventh of the load's time).
+    With ``prepare``, the child sends ``prepare(chunk)`` for every chunk of up to ``RECORDS_PER_MESSAGE`` records
+    instead, and the load receives its items as they are: the work ``prepare`` does (a row put in the database's
+    form, a row refused, consecutive rows sent as one item) runs beside the writes. The load's ``prepare`` sends
+    rows as plain tuples: unpickling a named tuple calls its ``__new__``, written in Python, once a row (a seventh
+    of the load's time).
     """
     data_in, data_out = os.pipe()
     results_in, results_out = os.pipe()
@@ -113,7 +114,7 @@ def _child(  # pragma: no cover - runs in the child
     data_in: int,
     results_out: int,
     records: Records,
-    prepare: Callable[[Any], Any] | None,
+    prepare: Prepare | None,
 ) -> None:
     code = 1
     try:
@@ -125,7 +126,7 @@ def _child(  # pragma: no cover - runs in the child
                 source = records(stream)
                 while chunk := list(islice(source, RECORDS_PER_MESSAGE)):
                     if prepare is not None:
-                        chunk = [(line, prepare(value)) for line, value in chunk]
+                        chunk = prepare(chunk)
                     _send(out, _RECORDS, chunk)
                 _send(out, _DONE, None)
                 code = 0

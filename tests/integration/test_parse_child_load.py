@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from core.ingest import csv_source, loader
 from core.ingest.loader import LoadReporter, ingest_blob
+from domain.background_jobs import Cancelled
 from infra.db.schema import departments, hired_employees
 from infra.storage.local import LocalFolderStorage
 
@@ -149,3 +150,53 @@ def test_a_sqlite_bulk_load_checks_each_batchs_references_in_its_own_transaction
         stored = conn.execute(select(hired_employees.c.id).where(hired_employees.c.department_id == 3)).all()
         integrity = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
     assert stored == [] and integrity == []
+
+
+def test_a_load_stopped_and_resumed_mid_run_of_rows_loads_as_one_read_in_the_load_process(
+    services: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child sends the rows of consecutive valid lines as one record; with a header line the batches (1000
+    records after it) end one line after the child's messages (1000 lines), so the load stops inside such a run,
+    and the resumed load starts inside one."""
+    files = parents_and_file(services, tmp_path, b"id,name,datetime,department_id,job_id\n" + employees_file())
+
+    class StopAfterTwoBatches(LoadReporter):
+        batches = 0
+
+        def loaded(self, uow: Any, table: str, counts: Any, done: int, size: int | None) -> None:
+            return None
+
+        def should_stop(self) -> bool:
+            self.batches += 1
+            return self.batches == 2
+
+    def load_twice(job: str) -> tuple[Any, list[tuple[Any, ...]], list[tuple[Any, ...]], Any]:
+        storage = LocalFolderStorage(files)
+        with pytest.raises(Cancelled):
+            ingest_blob(
+                services.database,
+                storage,
+                "hired_employees",
+                "employees.csv",
+                job_id=job,
+                reporter=StopAfterTwoBatches(),
+            )
+        with services.database() as tx:
+            checkpoint = tx.checkpoints.get(job, "hired_employees")
+        counts = ingest_blob(services.database, storage, "hired_employees", "employees.csv", job_id=job)
+        rejected = [(r["line"], r["record"], [x["code"] for x in r["reasons"]]) for r in services.store.rejections(job)]
+        with services.engine.begin() as conn:
+            stored = [tuple(row) for row in conn.execute(select(hired_employees).order_by(hired_employees.c.id))]
+            conn.execute(delete(hired_employees))
+        return counts, rejected, stored, checkpoint.position
+
+    through_child = load_twice("4f0c1a52-0000-4000-8000-0000000000c5")
+    monkeypatch.setattr(loader, "PARSE_IN_CHILD_FROM_BYTES", 1 << 40)
+    in_this_process = load_twice("4f0c1a52-0000-4000-8000-0000000000c6")
+
+    assert through_child == in_this_process
+    counts, rejected, stored, stopped_at = through_child
+    assert stopped_at == 2001  # the header, then two batches of 1000 records
+    assert (counts.processed, counts.inserted, counts.already_exists, counts.rejected) == (ROWS + 1, ROWS - 6, 2, 5)
+    assert [line for line, _, _ in rejected] == [11, 21, 31, ROWS // 3 + 1, ROWS + 2]
+    assert len(stored) == ROWS - 6

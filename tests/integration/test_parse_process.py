@@ -17,6 +17,7 @@ from typing import IO, Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from core.ingest import parse_process
 from core.ingest.csv_source import BOM, ByteRange, CsvSource, csv_records, range_records
 from core.ingest.parse_process import ParseProcessFailed, records_in_child
 from domain.entities import HIRED_EMPLOYEES, HiredEmployee
@@ -157,13 +158,19 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-def test_with_prepare_the_child_sends_each_payload_prepared() -> None:
-    def prepare(payload: Any) -> Any:
-        if type(payload) is HiredEmployee:
-            return (payload[0], payload[1].upper(), payload[2].isoformat(), *payload[3:])
-        return ("fields", *payload) if type(payload) is list else payload
+def test_with_prepare_the_child_sends_each_chunk_prepared(monkeypatch: pytest.MonkeyPatch) -> None:
+    def prepare(chunk: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        out: list[tuple[int, Any]] = [(len(chunk), "chunk")]
+        for line, payload in chunk:
+            if type(payload) is HiredEmployee:
+                out.append((line, (payload[0], payload[1].upper(), payload[2].isoformat(), *payload[3:])))
+            else:
+                out.append((line, ("fields", *payload) if type(payload) is list else payload))
+        return out
 
+    monkeypatch.setattr(parse_process, "RECORDS_PER_MESSAGE", 2)
     data = b'1,Ana Silva,2021-11-07T02:48:42Z,1,1\n2,"Bo, Li",2021-11-07T02:48:42Z,1,1\nx,Bad,2021,1,1\n'
-    expected = [(line, prepare(p)) for line, p in employees(io.BytesIO(data))]
-    assert [type(p) for _, p in expected] == [tuple, tuple, tuple]
+    parsed = list(employees(io.BytesIO(data)))
+    expected = prepare(parsed[:2]) + prepare(parsed[2:])
+    assert [type(p) for _, p in expected] == [str, tuple, tuple, str, tuple]
     assert typed(records_in_child(io.BytesIO(data), employees, prepare)) == typed(expected)

@@ -33,6 +33,10 @@ class StorageForm:
 
     encode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
     decode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+    # Where ``encode`` converts only datetimes: the stored value of a valid datetime given as its canonical text
+    # (``2021-11-07T02:48:42``, UTC), so that a canonical CSV line is parsed straight into this form
+    # (``TableSpec.plain_line_parser``).
+    datetime_text: Callable[[str], Any] | None = None
 
 
 class HiringRows(abc.ABC):

@@ -92,6 +92,13 @@ class TableSpec:
         object.__setattr__(self, "column_acceptors", None if None in by_column else by_column)
         object.__setattr__(self, "parse_line", _line_parser(self))
 
+    def plain_line_parser(self, moment: Callable[[str], Any] | None = None) -> Callable[[str], tuple[Any, ...] | None]:
+        """``parse_line`` giving the entity's values as a plain tuple, and, with ``moment``, a valid datetime as
+        ``moment(text)`` of its canonical text (``2021-11-07T02:48:42``, UTC) instead of the datetime: a load that
+        stores the datetime in another form takes the line straight into it, without making the datetime and
+        turning it back into text."""
+        return _line_parser(self, plain=True, moment=moment)
+
     def line_of(self, entity: Any) -> str:
         """The canonical CSV line of an entity ``parse_line`` gave, without its line end: its raw record."""
         return ",".join(canonical_datetime_text(v) if type(v) is datetime else str(v) for v in entity)
@@ -165,13 +172,16 @@ class TableSpec:
         return type(record[1]) is list and self.is_header(record[1])
 
 
-def _line_parser(spec: TableSpec) -> Callable[[str], Any]:
+def _line_parser(
+    spec: TableSpec, *, plain: bool = False, moment: Callable[[str], Any] | None = None
+) -> Callable[[str], Any]:
     """``parse_line`` for the spec: the entity of a canonical CSV line (``1,Ana Silva,2021-11-07T02:48:42Z,2,96``),
     else None. One compiled pattern takes the line; the values it captures are exactly the fields csv.reader gives.
 
     The fast path of a CSV load: a line it does not take goes through csv.reader and ``validate``, which give
     the same entity for every line it takes (tests/unit/test_fast_validation.py). Written out for the two
-    shapes of row there are, as a generic loop over the columns costs as much as the pattern.
+    shapes of row there are, as a generic loop over the columns costs as much as the pattern. ``plain`` and
+    ``moment``: see ``TableSpec.plain_line_parser``.
     """
     kinds = tuple(column.parse for column in spec.columns)
     new, entity, fromisoformat = _new_tuple, spec.entity, datetime.fromisoformat
@@ -185,7 +195,7 @@ def _line_parser(spec: TableSpec) -> Callable[[str], Any]:
             row_id, name = match.groups()
             if canonical_name(name) is None:
                 return None
-            return new(entity, (int(row_id), name))
+            return (int(row_id), name) if plain else new(entity, (int(row_id), name))
 
         return parse_named
     if kinds == (parse_id, parse_name, parse_datetime, parse_id, parse_id):
@@ -195,14 +205,16 @@ def _line_parser(spec: TableSpec) -> Callable[[str], Any]:
             match = fullmatch(line)
             if match is None:
                 return None
-            row_id, name, moment, first, second = match.groups()
+            row_id, name, when, first, second = match.groups()
             # The common case of canonical_name inlined: a call costs a tenth of the time of a row.
             if not (name.isascii() and name.isprintable()) and canonical_name(name) is None:
                 return None
             try:
-                clean = fromisoformat(moment)  # the pattern checked the year; this checks the day and the time
+                clean = fromisoformat(when)  # the pattern checked the year; this checks the day and the time
             except ValueError:
                 return None
+            if plain:
+                return (int(row_id), name, clean if moment is None else moment(when), int(first), int(second))
             return new(entity, (int(row_id), name, clean, int(first), int(second)))
 
         return parse_dated

@@ -101,13 +101,14 @@ def ingest_blob(
         if job_id:
             checkpoint = tx.checkpoints.get(job_id, key)
         form = tx.rows.storage_form(table)
+    parse_line, plain = _fast_parser(spec, form)
     with (
         fewer_collections(),
         CsvSource(
             storage,
             blob_name,
             part,
-            spec.parse_line,
+            parse_line,
             child_from_bytes=PARSE_IN_CHILD_FROM_BYTES,
             prepare=_in_child(spec, form, runs=window is None),
         ) as source,
@@ -123,7 +124,7 @@ def ingest_blob(
         if window is not None:
             records = window.select(records, spec.is_header_record if source.may_start_with_a_header else None)
         load = _Load(uow, spec, blob_name, job_id, key, checkpoint, batch_size, batch_done if reporter else None)
-        load.write_in(form, from_child=source.in_child)
+        load.write_in(form, rows_encoded=source.in_child or plain)
         expected = source.estimated_records()
         if window is not None and expected is not None:
             expected = max(0, expected - window.start)
@@ -131,6 +132,17 @@ def ingest_blob(
                 expected = min(expected, window.limit)
         load.whole_load(expected)
         return load.run(records, skip_header=source.may_start_with_a_header, reporter=reporter)
+
+
+def _fast_parser(spec: TableSpec, form: StorageForm) -> tuple[Callable[[str], Any], bool]:
+    """The parser of canonical lines, and whether it gives rows in the database's ``form`` (plain tuples) rather than
+    entities: it does wherever the form needs no conversion or converts only datetimes, which it takes from their
+    text."""
+    if form.encode is None:
+        return spec.plain_line_parser(), True
+    if form.datetime_text is not None:
+        return spec.plain_line_parser(form.datetime_text), True
+    return spec.parse_line, False
 
 
 def bulk_mode(incoming: int, stored: int) -> bool:
@@ -259,8 +271,9 @@ class Rows(list[tuple[Any, ...]]):
 
 
 def _in_child(spec: TableSpec, form: StorageForm, *, runs: bool) -> Prepare:
-    """What the parse child does to each chunk of records beside the writes: a valid canonical line becomes a row in
-    the database's ``form`` (a plain tuple), a record the rules refuse a ``Refused``. A header line, and a valid line
+    """What the parse child does to each chunk of records beside the writes: a valid canonical line goes as its row in
+    the database's ``form`` (a plain tuple: the parser gives it so, or the child encodes the entity the parser
+    gave), a record the rules refuse as a ``Refused``. A header line, and a valid line
     that is not in the canonical form (its raw text must stay that of the file), go to the load as they are.
 
     With ``runs``, the rows of consecutive valid canonical lines go as one ``Rows`` record under the first one's
@@ -274,8 +287,8 @@ def _in_child(spec: TableSpec, form: StorageForm, *, runs: bool) -> Prepare:
         next_line = 0
         for line, payload in chunk:
             kind = type(payload)
-            if kind is entity:
-                row = encode(payload)
+            if kind is tuple or kind is entity:  # a row in the database's form, or an entity to put in it
+                row = payload if kind is tuple else encode(payload)
                 if not runs:
                     out.append((line, row))
                 elif run is not None and line == next_line:
@@ -348,11 +361,12 @@ class _Load:
         self.decode: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
         self.stored_kind: type = _Never
 
-    def write_in(self, form: StorageForm, *, from_child: bool) -> None:
+    def write_in(self, form: StorageForm, *, rows_encoded: bool) -> None:
         """Write the rows in the database's ``form``: each valid row is encoded once, as it is validated.
-        ``from_child``: the records come from a parse child that encoded them already (a plain tuple a row)."""
+        ``rows_encoded``: a valid canonical line arrives as its row in that form already (a plain tuple), from the
+        parser or from a parse child."""
         self.encode, self.decode = form.encode, form.decode
-        self.stored_kind = tuple if from_child else _Never
+        self.stored_kind = tuple if rows_encoded else _Never
 
     def whole_load(self, expected_rows: int | None) -> None:
         """This load is a whole source: it ends with the table's statistics refreshed, and, with a job to record

@@ -119,7 +119,7 @@ class BulkInserter:
         """Rows as the driver takes them, where the insert converts values (``encode``); else the values as they are."""
         if self.copy is not None or not self.positional or not self.processors:
             return StorageForm()
-        return StorageForm(self.encode, self.decode)
+        return StorageForm(self.encode, self.decode, _sqlite_datetime_text if self._datetime_third else None)
 
     def encode(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         """One row with the column types' conversions applied, as ``insert`` applies them."""
@@ -170,6 +170,12 @@ def _bind_processor(dialect: Dialect, kind: Any) -> Callable[[Any], Any] | None:
         return slow(value)
 
     return sqlite_datetime
+
+
+def _sqlite_datetime_text(text: str) -> str:
+    """The text SQLAlchemy's SQLite DATETIME stores for the canonical text of a datetime (``2021-11-07T02:48:42``
+    → ``2021-11-07 02:48:42.000000``), without making the datetime."""
+    return f"{text[:10]} {text[11:]}.000000"
 
 
 @functools.cache

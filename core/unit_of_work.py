@@ -55,7 +55,8 @@ class HiringRows(abc.ABC):
         Where the database would check each row's references again and cannot drop those checks for the load
         (SQLite's foreign keys), it skips them until the unit of work ends, makes other writers wait for it (as
         ``lock`` does), and says so: the writer must then look up, in this unit of work, every reference it
-        relies on (``existing_ids``), none remembered from an earlier one. Elsewhere it does nothing: False."""
+        relies on (``existing_ids``), none remembered from an earlier one. Elsewhere it says False (and may take
+        note that the load's own checks stand in for the database's: PostgreSQL's are dropped for a bulk load)."""
         return False
 
     @abc.abstractmethod

@@ -521,18 +521,22 @@ class _Load:
                         self.before_write(tx)
                     pending = self.indexes_pending or self._enter_bulk_mode(tx)
                     trusted = pending and self.trust_primary_key
-                    batch = self._write(tx, valid, list(rejected), look_up_stored=not trusted)
+                    batch, fresh = self._write(tx, valid, list(rejected), look_up_stored=not trusted)
                     counts = self.counts.plus(batch.counts)
-                    if last and self.finishes_load:
+                    finish = last and self.finishes_load
+                    if self.job_id:
+                        checkpoint = Checkpoint(last_position, counts, pending and not finish)
+                        tx.checkpoints.save(self.job_id, self.checkpoint_key, checkpoint)
+                    if self.batch_done is not None:
+                        self.batch_done(tx, counts, batch)
+                    # The rows last: on PostgreSQL the statements before them go in one round trip with the
+                    # transaction's start, and a worker that lost the job learns it before it writes them.
+                    self._insert(tx, fresh)
+                    if finish:
                         if pending:
                             tx.rows.build_secondary(self.spec.name)
                             pending = False
                         tx.rows.analyze(self.spec.name)
-                    if self.job_id:
-                        checkpoint = Checkpoint(last_position, counts, pending)
-                        tx.checkpoints.save(self.job_id, self.checkpoint_key, checkpoint)
-                    if self.batch_done is not None:
-                        self.batch_done(tx, counts, batch)
                     tx.commit()
                 break
             except WriteConflict:
@@ -582,10 +586,17 @@ class _Load:
         tx.rows.drop_secondary(self.spec.name)
         return True
 
+    def _insert(self, tx: UnitOfWork, fresh: list[tuple[Any, ...]]) -> None:
+        if fresh and self.encode is None:
+            tx.rows.insert(self.spec.name, fresh)
+        elif fresh:
+            tx.rows.insert_stored_form(self.spec.name, fresh)
+
     def _write(
         self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow], *, look_up_stored: bool = True
-    ) -> BatchResult:
-        """The batch step: references, duplicates (in the batch, then stored), the new rows, the rejections.
+    ) -> tuple[BatchResult, list[tuple[Any, ...]]]:
+        """The batch step: references, duplicates (in the batch, then stored), the rejections; and the new rows,
+        which the caller inserts in the same unit of work.
 
         Without ``look_up_stored``, every id new to the batch is taken as new to the table: a stored one makes
         the insert fail with ``WriteConflict`` on the primary key, so no row is ever overwritten.
@@ -622,10 +633,6 @@ class _Load:
                     already.append(row_id)
                 else:
                     rejected.append(self._reject(item[0], item[1], [conflict(name, row_id)]))
-        if fresh and self.encode is None:
-            tx.rows.insert(name, fresh)
-        elif fresh:
-            tx.rows.insert_stored_form(name, fresh)
         for row in rejected:
             row.batch = self.batch_number
         if rejected:
@@ -636,7 +643,7 @@ class _Load:
             already_exists=len(already),
             rejected=len(rejected),
         )
-        return BatchResult(counts, rejected, already)
+        return BatchResult(counts, rejected, already), fresh
 
     def _check_references(self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow]) -> list[Valid]:
         if not self.spec.references:

@@ -61,9 +61,9 @@ class CopyIn:
         self.types = [_binary_type(table, c.name) for c in table.columns]
         self.checks_references = bool(table.foreign_keys)
 
-    def __call__(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    def __call__(self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, key_checks: bool = True) -> None:
         with driver_cursor(conn, self.sql) as cursor:
-            if self.checks_references:
+            if self.checks_references and key_checks:
                 cursor.execute(INDEXED_REFERENCE_CHECKS)
             with cursor.copy(self.sql) as copy:
                 copy.set_types(self.types)

@@ -213,6 +213,10 @@ def _postgres_ids_lookup(table: str) -> str:
     return f"SELECT id FROM {HIRING_TABLES[table].name} WHERE id = ANY(%s::int8[])"  # nosec B608: our own table name
 
 
+_SEEN_KEY = "hireflow.parent_ids_seen"
+_SQLITE_VERSIONS = "SELECT data_version, schema_version FROM pragma_data_version(), pragma_schema_version()"
+
+
 @functools.cache
 def _sqlite_ids_lookup(table: str) -> str:
     """Which of a JSON array of ids ``table`` holds, in SQLite's words."""
@@ -227,6 +231,8 @@ class SqlHiringRows(HiringRows):
         self.foreign_keys_off = False
         self._references_checked = False
         self._key_checks = True
+        # SQLite, a bulk load's batch: the ids of each parent table known to be there (``references_checked_here``).
+        self._seen: dict[str, set[int]] | None = None
         self._dropped_keys: dict[str, str] = {}
 
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
@@ -256,12 +262,29 @@ class SqlHiringRows(HiringRows):
             with driver_cursor(self._conn, sql) as cursor:
                 return {row[0] for row in cursor.execute(sql, (list(ids),))}
         if self._conn.dialect.name == "sqlite":
-            # One JSON array parameter, one statement text whatever the number of ids: a bulk load asks twice a batch.
-            found = self._conn.exec_driver_sql(_sqlite_ids_lookup(table), (json.dumps(list(ids)),))
-            return {row[0] for row in found}
+            if self._seen is not None:  # a bulk load's batch: the ids found before, if nothing could remove them since
+                wanted = set(ids)
+                known = self._seen.setdefault(table, set())
+                if missing := wanted - known:
+                    known.update(self._sqlite_ids(table, missing))
+                return wanted & known
+            return self._sqlite_ids(table, ids)
         t = HIRING_TABLES[table]
         query = select(t.c.id).where(t.c.id.in_(bindparam("ids", expanding=True)))
         return set(self._conn.execute(query, {"ids": list(ids)}).scalars())
+
+    def _sqlite_ids(self, table: str, ids: Iterable[int]) -> set[int]:
+        # One JSON array parameter, one statement text whatever the number of ids.
+        found = self._conn.exec_driver_sql(_sqlite_ids_lookup(table), (json.dumps(list(ids)),))
+        return {row[0] for row in found}
+
+    def _sqlite_state(self) -> tuple[int, ...]:
+        """What moves whenever a row could have left a table since it was last read on this connection: another
+        connection's commit (``data_version``), a change of any table's definition (``schema_version``), a row
+        written on this connection (``total_changes``), and the connection itself."""
+        driver = self._conn.connection.driver_connection
+        versions = self._conn.exec_driver_sql(_SQLITE_VERSIONS).one()
+        return (id(driver), *versions, driver.total_changes)  # type: ignore[union-attr]
 
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
         if isinstance(rows, StagedRows):
@@ -318,6 +341,10 @@ class SqlHiringRows(HiringRows):
         # say) can come between that check and the commit.
         self._foreign_keys_off()
         self._conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # The parents' ids that the connection's last bulk batch found stand while nothing changed since: the
+        # look-ups cost a fifth of a batch's own time, and the parent tables hardly ever change during a load.
+        state, seen = self._conn.info.get(_SEEN_KEY, (None, None))
+        self._seen = seen if seen is not None and state == self._sqlite_state() else {}
         return True
 
     def _foreign_keys_off(self) -> None:
@@ -378,6 +405,14 @@ class SqlHiringRows(HiringRows):
                 self._conn.exec_driver_sql(add_primary_key_statement(HIRING_TABLES[table], key))
             bulk.build_secondary(self._conn, table)
         refresh_statistics(self._conn, HIRING_TABLES[table])
+
+    def before_commit(self) -> None:
+        """Last thing in the transaction. A bulk batch on SQLite keeps the parents' ids it found for the connection's
+        next one, with the state it leaves the connection in: still holding the write lock, no other connection
+        can commit between that reading and the commit."""
+        if self._seen is not None:
+            self._conn.info[_SEEN_KEY] = (self._sqlite_state(), self._seen)
+            self._seen = None
 
     def clean_up(self) -> None:
         """Outside any transaction, once the unit of work ended: put its connection back as it found it.

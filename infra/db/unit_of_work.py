@@ -63,6 +63,7 @@ class SqlUnitOfWork(UnitOfWork):
         if self._held_back:
             held_back.commit(self._conn)
         else:
+            self._rows.before_commit()
             self._conn.commit()
         self._give_back_turn()
 

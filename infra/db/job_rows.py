@@ -87,6 +87,10 @@ def _renew_statement(progress: bool) -> Update:
 _RENEW = prepared(lambda: _renew_statement(progress=False))
 _RENEW_WITH_PROGRESS = prepared(lambda: _renew_statement(progress=True))
 _CANCEL_REQUESTED = prepared(lambda: select(_c.cancel_requested).where(_c.id == bindparam("job_id")))
+# Where an UPDATE can return what it updated (SQLite, SQL Server): the renewal says in the same statement whether the
+# job was cancelled; a batch of a load sends one statement fewer.
+_RENEW_RETURNING = prepared(lambda: _renew_statement(progress=False).returning(_c.cancel_requested))
+_RENEW_WITH_PROGRESS_RETURNING = prepared(lambda: _renew_statement(progress=True).returning(_c.cancel_requested))
 
 
 def job_values(job: BackgroundJob) -> dict[str, Any]:
@@ -191,8 +195,13 @@ class SqlJobRepository(JobRepository):
             return Lease(held=bool(found and found[0][0]), cancel_requested=bool(found and found[0][1]))
         # After every batch of a load: compiled once (``infra/db/prepared.py``).
         dialect = self._conn.dialect
-        statement = _RENEW_WITH_PROGRESS(dialect) if progress is not None else _RENEW(dialect)
         params = {"job_id": job_id, "worker": worker, "now": values.pop("heartbeat_at"), **values}
+        if dialect.update_returning:
+            statement = _RENEW_WITH_PROGRESS_RETURNING(dialect) if progress is not None else _RENEW_RETURNING(dialect)
+            renewed = statement.run(self._conn, params).first()
+            # Not renewed: the lease is lost, whether or not the job was also cancelled.
+            return Lease(held=renewed is not None, cancel_requested=bool(renewed and renewed[0]))
+        statement = _RENEW_WITH_PROGRESS(dialect) if progress is not None else _RENEW(dialect)
         held = statement.run(self._conn, params).rowcount == 1
         cancel = _CANCEL_REQUESTED(dialect).run(self._conn, {"job_id": job_id}).scalar()
         return Lease(held=held, cancel_requested=bool(cancel))

@@ -233,6 +233,7 @@ class SqlHiringRows(HiringRows):
         self._key_checks = True
         # SQLite, a bulk load's batch: the ids of each parent table known to be there (``references_checked_here``).
         self._seen: dict[str, set[int]] | None = None
+        self._versions: tuple[int, ...] = ()
         self._dropped_keys: dict[str, str] = {}
 
     def existing(self, table: str, ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
@@ -278,12 +279,11 @@ class SqlHiringRows(HiringRows):
         found = self._conn.exec_driver_sql(_sqlite_ids_lookup(table), (json.dumps(list(ids)),))
         return {row[0] for row in found}
 
-    def _sqlite_state(self) -> tuple[int, ...]:
+    def _sqlite_state(self, versions: tuple[int, ...]) -> tuple[int, ...]:
         """What moves whenever a row could have left a table since it was last read on this connection: another
-        connection's commit (``data_version``), a change of any table's definition (``schema_version``), a row
-        written on this connection (``total_changes``), and the connection itself."""
+        connection's commit (``data_version``) and a change of any table's definition (``schema_version``), both in
+        ``versions``; a row written on this connection (``total_changes``); the connection itself."""
         driver = self._conn.connection.driver_connection
-        versions = self._conn.exec_driver_sql(_SQLITE_VERSIONS).one()
         return (id(driver), *versions, driver.total_changes)  # type: ignore[union-attr]
 
     def insert(self, table: str, rows: Sequence[tuple[Any, ...]] | StagedRows) -> None:
@@ -344,7 +344,8 @@ class SqlHiringRows(HiringRows):
         # The parents' ids that the connection's last bulk batch found stand while nothing changed since: the
         # look-ups cost a fifth of a batch's own time, and the parent tables hardly ever change during a load.
         state, seen = self._conn.info.get(_SEEN_KEY, (None, None))
-        self._seen = seen if seen is not None and state == self._sqlite_state() else {}
+        self._versions = tuple(self._conn.exec_driver_sql(_SQLITE_VERSIONS).one())
+        self._seen = seen if seen is not None and state == self._sqlite_state(self._versions) else {}
         return True
 
     def _foreign_keys_off(self) -> None:
@@ -408,10 +409,11 @@ class SqlHiringRows(HiringRows):
 
     def before_commit(self) -> None:
         """Last thing in the transaction. A bulk batch on SQLite keeps the parents' ids it found for the connection's
-        next one, with the state it leaves the connection in: still holding the write lock, no other connection
-        can commit between that reading and the commit."""
+        next one, with the state it leaves the connection in. The versions are those read when the transaction
+        began: it holds the write lock, so no other connection committed since, and a definition changed in it
+        (the drop or build of indexes) only makes the next batch look its ids up again."""
         if self._seen is not None:
-            self._conn.info[_SEEN_KEY] = (self._sqlite_state(), self._seen)
+            self._conn.info[_SEEN_KEY] = (self._sqlite_state(self._versions), self._seen)
             self._seen = None
 
     def clean_up(self) -> None:

@@ -273,8 +273,8 @@ class Rows(list[tuple[Any, ...]]):
 def _in_child(spec: TableSpec, form: StorageForm, *, runs: bool) -> Prepare:
     """What the parse child does to each chunk of records beside the writes: a valid canonical line goes as its row in
     the database's ``form`` (a plain tuple: the parser gives it so, or the child encodes the entity the parser
-    gave), a record the rules refuse as a ``Refused``. A header line, and a valid line
-    that is not in the canonical form (its raw text must stay that of the file), go to the load as they are.
+    gave), a record the rules refuse as a ``Refused``. A header line, and a valid line that is not in the canonical
+    form (its raw text must stay that of the file), go to the load as they are.
 
     With ``runs``, the rows of consecutive valid canonical lines go as one ``Rows`` record under the first one's
     line; without, each row is a record of its own (a load of a record window counts records one by one).
@@ -316,7 +316,8 @@ _ID = operator.itemgetter(0)
 
 
 class _Never:
-    """The type of no record: a load whose records are not encoded by a parse child takes no plain tuple as a row."""
+    """The type of no record: a load whose canonical lines do not arrive as rows in the database's form (a request's
+    records, or a parser that gives entities) takes no plain tuple as a row."""
 
 
 class _Load:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, func, insert, select, text, update
 
 from core.clock import utcnow
 from core.ingest.ports import BatchSummaries, Checkpoints, Rejections
@@ -18,6 +18,20 @@ from infra.db.prepared import prepared
 from infra.db.schema import ingest_batches, ingest_checkpoints, rejected_rows
 from infra.db.utc import to_column
 
+# Each reason of each row the job refused, counted once a row, by table, code and field: one statement, where the
+# summary of a large load read back every rejected row and its JSON (about 0.3 s for 20 000).
+_REASON_COUNTS = {
+    "sqlite": text(
+        "SELECT r.table_name, json_extract(x.value, '$.code') AS code, NULLIF(json_extract(x.value, '$.field'), '')"
+        f" AS field, COUNT(DISTINCT r.id) FROM {rejected_rows.name} AS r, json_each(r.reasons) AS x"  # nosec B608
+        " WHERE r.job_id = :job_id GROUP BY r.table_name, code, field"
+    ),
+    "postgresql": text(
+        "SELECT r.table_name, x ->> 'code' AS code, NULLIF(x ->> 'field', '') AS field, COUNT(DISTINCT r.id)"
+        f" FROM {rejected_rows.name} AS r, json_array_elements(CAST(r.reasons AS json)) AS x"  # nosec B608
+        " WHERE r.job_id = :job_id GROUP BY r.table_name, x ->> 'code', NULLIF(x ->> 'field', '')"
+    ),
+}
 _checkpoint = ingest_checkpoints.c
 _rejected = rejected_rows.c
 _batch = ingest_batches.c
@@ -125,6 +139,12 @@ class SqlRejections(Rejections):
             }
             for r in self._conn.execute(query).mappings()
         ]
+
+    def reason_counts(self, job_id: str) -> list[tuple[str, str, str | None, int]]:
+        statement = _REASON_COUNTS.get(self._conn.dialect.name)
+        if statement is None:
+            return super().reason_counts(job_id)
+        return [(t, c, f, int(n)) for t, c, f, n in self._conn.execute(statement, {"job_id": job_id})]
 
 
 class SqlCheckpoints(Checkpoints):

@@ -6,6 +6,7 @@ lines the rules refuse and valid lines that are not in the canonical form."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,21 @@ def parents_and_file(services: Any, tmp_path: Path, employees: bytes) -> Path:
     files.mkdir()
     (files / "employees.csv").write_bytes(employees)
     return files
+
+
+class BetweenBatches(LoadReporter):
+    """Calls ``then(n)`` once the load's n-th batch committed; the load stops where it answers True."""
+
+    def __init__(self, then: Callable[[int], bool]) -> None:
+        self.then = then
+        self.batches = 0
+
+    def loaded(self, uow: Any, table: str, counts: Any, done: int, size: int | None) -> None:
+        return None
+
+    def should_stop(self) -> bool:
+        self.batches += 1
+        return self.then(self.batches)
 
 
 def load(services: Any, files: Path, job: str) -> tuple[Any, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -113,26 +129,19 @@ def test_a_header_line_is_skipped_when_the_file_is_parsed_in_a_child(services: A
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_sqlite_bulk_load_checks_each_batchs_references_in_its_own_transaction(services: Any, tmp_path: Path) -> None:
-    """SQLite's foreign keys are off for the batches of a bulk load, so the load looks its references up again in
-    each batch, none remembered: a department removed between two batches is refused from then on, never inserted."""
+    """SQLite's foreign keys are off for the batches of a bulk load, so the load checks its references in each batch,
+    in that batch's transaction: a department removed between two batches is refused from then on, never inserted."""
     # Employee 7 makes the load meet department 3 in its first batch; the rest of department 3 comes later.
     later = {i for i in range(10_001, ROWS + 1) if i % 7 == 0}
     lines = [f"{i},Person {i},{WHEN},{3 if i == 7 or i in later else i % 2 + 1},1" for i in range(1, ROWS + 1)]
     files = parents_and_file(services, tmp_path, ("\n".join(lines) + "\n").encode())
 
-    class RemoveDepartmentAfterTwoBatches(LoadReporter):
-        batches = 0
-
-        def loaded(self, uow: Any, table: str, counts: Any, done: int, size: int | None) -> None:
-            return None
-
-        def should_stop(self) -> bool:
-            self.batches += 1
-            if self.batches == 2:
-                with services.engine.begin() as conn:  # another writer, between two batches
-                    conn.execute(delete(hired_employees).where(hired_employees.c.id == 7))
-                    conn.execute(delete(departments).where(departments.c.id == 3))
-            return False
+    def remove_department_after_two_batches(batches: int) -> bool:
+        if batches == 2:
+            with services.engine.begin() as conn:  # another writer, between two batches
+                conn.execute(delete(hired_employees).where(hired_employees.c.id == 7))
+                conn.execute(delete(departments).where(departments.c.id == 3))
+        return False
 
     job = "4f0c1a52-0000-4000-8000-0000000000c4"
     counts = ingest_blob(
@@ -141,7 +150,7 @@ def test_a_sqlite_bulk_load_checks_each_batchs_references_in_its_own_transaction
         "hired_employees",
         "employees.csv",
         job_id=job,
-        reporter=RemoveDepartmentAfterTwoBatches(),
+        reporter=BetweenBatches(remove_department_after_two_batches),
     )
     refused = sorted(later)
     assert (counts.processed, counts.rejected) == (ROWS, len(refused))
@@ -160,16 +169,6 @@ def test_a_load_stopped_and_resumed_mid_run_of_rows_loads_as_one_read_in_the_loa
     and the resumed load starts inside one."""
     files = parents_and_file(services, tmp_path, b"id,name,datetime,department_id,job_id\n" + employees_file())
 
-    class StopAfterTwoBatches(LoadReporter):
-        batches = 0
-
-        def loaded(self, uow: Any, table: str, counts: Any, done: int, size: int | None) -> None:
-            return None
-
-        def should_stop(self) -> bool:
-            self.batches += 1
-            return self.batches == 2
-
     def load_twice(job: str) -> tuple[Any, list[tuple[Any, ...]], list[tuple[Any, ...]], Any]:
         storage = LocalFolderStorage(files)
         with pytest.raises(Cancelled):
@@ -179,7 +178,7 @@ def test_a_load_stopped_and_resumed_mid_run_of_rows_loads_as_one_read_in_the_loa
                 "hired_employees",
                 "employees.csv",
                 job_id=job,
-                reporter=StopAfterTwoBatches(),
+                reporter=BetweenBatches(lambda batches: batches == 2),
             )
         with services.database() as tx:
             checkpoint = tx.checkpoints.get(job, "hired_employees")

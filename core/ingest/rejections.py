@@ -59,11 +59,15 @@ def reason_label(reason: dict[str, Any]) -> str:
 
 def top_reasons(uow: UnitOfWorkFactory, job_id: str) -> dict[str, Counter[str]]:
     """Per table, how many refused rows gave each reason (a row with two reasons counts under both), counted by the
-    database where it can: a large load's summary no longer reads back every rejected row. Equal counts keep the
-    reasons' alphabetical order."""
+    database where it can: a large load's summary then does not read back every rejected row. Equal counts the
+    database gave keep the reasons' alphabetical order."""
     with uow() as tx:
         counts = tx.rejections.reason_counts(job_id)
     found: dict[str, Counter[str]] = {}
+    if counts is None:
+        for row in job_rejections(uow, job_id):
+            found.setdefault(row["table"], Counter()).update({reason_label(reason) for reason in row["reasons"]})
+        return found
     for table, code, field, rows in sorted(counts, key=lambda count: (count[0], count[1], count[2] or "")):
         found.setdefault(table, Counter())[reason_label({"code": code, "field": field})] += rows
     return found

@@ -140,10 +140,10 @@ class SqlRejections(Rejections):
             for r in self._conn.execute(query).mappings()
         ]
 
-    def reason_counts(self, job_id: str) -> list[tuple[str, str, str | None, int]]:
+    def reason_counts(self, job_id: str) -> list[tuple[str, str, str | None, int]] | None:
         statement = _REASON_COUNTS.get(self._conn.dialect.name)
         if statement is None:
-            return super().reason_counts(job_id)
+            return None
         return [(t, c, f, int(n)) for t, c, f, n in self._conn.execute(statement, {"job_id": job_id})]
 
 

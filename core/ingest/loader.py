@@ -603,9 +603,8 @@ class _Load:
         the insert fail with ``WriteConflict`` on the primary key, so no row is ever overwritten.
         """
         name = self.spec.name
-        candidates = self._check_references(tx, valid, rejected)
+        candidates, rows = self._check_references(tx, valid, rejected)
         already: list[int] = []
-        rows = list(map(_ROW, candidates))
         ids = list(map(_ID, rows))
         if len(set(ids)) != len(ids):  # an id twice in the batch: the first of each id goes on
             unique: dict[int, Valid] = {}
@@ -646,11 +645,14 @@ class _Load:
         )
         return BatchResult(counts, rejected, already), fresh
 
-    def _check_references(self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow]) -> list[Valid]:
-        if not self.spec.references:
-            return valid
-        missing: dict[str, set[int]] = {}
+    def _check_references(
+        self, tx: UnitOfWork, valid: list[Valid], rejected: list[RejectedRow]
+    ) -> tuple[list[Valid], list[tuple[Any, ...]]]:
+        """The records whose references are all stored, and their rows; the others refused into ``rejected``."""
         rows = list(map(_ROW, valid))
+        if not self.spec.references:
+            return valid, rows
+        missing: dict[str, set[int]] = {}
         for index, column in self.spec.references:
             target = column.references or ""
             known = self.known_refs[target]
@@ -660,7 +662,7 @@ class _Load:
                 known.update(found)
                 missing[target] = wanted - found
         if not any(missing.values()):
-            return valid
+            return valid, rows
         kept = []
         for item in valid:
             reasons = [
@@ -672,4 +674,4 @@ class _Load:
                 rejected.append(self._reject(item[0], item[1], reasons))
             else:
                 kept.append(item)
-        return kept
+        return kept, list(map(_ROW, kept))

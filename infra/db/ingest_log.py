@@ -39,13 +39,15 @@ _batch = ingest_batches.c
 # PostgreSQL, through psycopg's cursor: a batch's rejections in one statement, its rows as one JSON array of
 # arrays (the same text whatever the number of rows, so the server plans it once, and one parameter to bind
 # instead of an array a column, which psycopg builds element by element in Python); its checkpoint in one upsert.
+# The array is read as jsonb, parsed once: a ``->>`` of the json type parses its element again up to the value it
+# takes, seven times a row. 1000 statements of 20 rejected rows cost the server 0.15-0.20 s against 0.34 s.
 _REJECTED_COLUMNS = ("job_id", "batch", "table_name", "source", "line_number", "raw_record", "reasons", "created_at")
 _REJECTED_TYPES = ("text", "int4", "text", "text", "int4", "text", "text")
 POSTGRES_ADD_REJECTED = (
     # Table, column and type names are our own constants and every value is bound, hence the nosec.
     f"INSERT INTO {rejected_rows.name} ({', '.join(_REJECTED_COLUMNS)}) SELECT "  # nosec B608
     + ", ".join(f"(rejected->>{i})::{kind}" for i, kind in enumerate(_REJECTED_TYPES))
-    + ", %s FROM json_array_elements(%s::json) AS rejected"
+    + ", %s FROM jsonb_array_elements(%s::jsonb) AS rejected"
 )
 _CHECKPOINT_VALUES = [c.name for c in ingest_checkpoints.columns if c.name not in ("job_id", "table_name")]
 # The batch that saves a checkpoint commits without waiting for its WAL to reach the disk

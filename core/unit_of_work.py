@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -37,6 +38,8 @@ class StorageForm:
     # (``2021-11-07T02:48:42``, UTC), so that a canonical CSV line is parsed straight into this form
     # (``TableSpec.plain_line_parser``).
     datetime_text: Callable[[str], Any] | None = None
+    # Else, where ``encode`` converts only datetimes: the stored value of a valid datetime (naive, UTC), for the same.
+    datetime_value: Callable[[datetime], Any] | None = None
 
 
 class HiringRows(abc.ABC):

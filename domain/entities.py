@@ -92,12 +92,14 @@ class TableSpec:
         object.__setattr__(self, "column_acceptors", None if None in by_column else by_column)
         object.__setattr__(self, "parse_line", _line_parser(self))
 
-    def plain_line_parser(self, moment: Callable[[str], Any] | None = None) -> Callable[[str], tuple[Any, ...] | None]:
+    def plain_line_parser(
+        self, moment: Callable[[str], Any] | None = None, of_datetime: Callable[[datetime], Any] | None = None
+    ) -> Callable[[str], tuple[Any, ...] | None]:
         """``parse_line`` giving the entity's values as a plain tuple, and, with ``moment``, a valid datetime as
         ``moment(text)`` of its canonical text (``2021-11-07T02:48:42``, UTC) instead of the datetime: a load that
         stores the datetime in another form takes the line straight into it, without making the datetime and
-        turning it back into text."""
-        return _line_parser(self, plain=True, moment=moment)
+        turning it back into text. With ``of_datetime``, the datetime as ``of_datetime(datetime)``."""
+        return _line_parser(self, plain=True, moment=moment, of_datetime=of_datetime)
 
     def line_of(self, entity: Any) -> str:
         """The canonical CSV line of an entity ``parse_line`` gave, without its line end: its raw record."""
@@ -173,7 +175,11 @@ class TableSpec:
 
 
 def _line_parser(
-    spec: TableSpec, *, plain: bool = False, moment: Callable[[str], Any] | None = None
+    spec: TableSpec,
+    *,
+    plain: bool = False,
+    moment: Callable[[str], Any] | None = None,
+    of_datetime: Callable[[datetime], Any] | None = None,
 ) -> Callable[[str], Any]:
     """``parse_line`` for the spec: the entity of a canonical CSV line (``1,Ana Silva,2021-11-07T02:48:42Z,2,96``),
     else None. One compiled pattern takes the line; the values it captures are exactly the fields csv.reader gives.
@@ -181,7 +187,7 @@ def _line_parser(
     The fast path of a CSV load: a line it does not take goes through csv.reader and ``validate``, which give
     the same entity for every line it takes (tests/unit/test_fast_validation.py). Written out for the two
     shapes of row there are, as a generic loop over the columns costs as much as the pattern. ``plain`` and
-    ``moment``: see ``TableSpec.plain_line_parser``.
+    ``moment`` and ``of_datetime``: see ``TableSpec.plain_line_parser``.
     """
     kinds = tuple(column.parse for column in spec.columns)
     new, entity, fromisoformat = _new_tuple, spec.entity, datetime.fromisoformat
@@ -214,7 +220,11 @@ def _line_parser(
             except ValueError:
                 return None
             if plain:
-                return (int(row_id), name, clean if moment is None else moment(when), int(first), int(second))
+                if moment is not None:
+                    return (int(row_id), name, moment(when), int(first), int(second))
+                if of_datetime is not None:
+                    return (int(row_id), name, of_datetime(clean), int(first), int(second))
+                return (int(row_id), name, clean, int(first), int(second))
             return new(entity, (int(row_id), name, clean, int(first), int(second)))
 
         return parse_dated

@@ -137,11 +137,13 @@ def ingest_blob(
 def _fast_parser(spec: TableSpec, form: StorageForm) -> tuple[Callable[[str], Any], bool]:
     """The parser of canonical lines, and whether it gives rows in the database's ``form`` (plain tuples) rather than
     entities: it does wherever the form needs no conversion or converts only datetimes, which it takes from their
-    text."""
+    text or from the datetime the parser makes to check them."""
     if form.encode is None:
         return spec.plain_line_parser(), True
     if form.datetime_text is not None:
         return spec.plain_line_parser(form.datetime_text), True
+    if form.datetime_value is not None:
+        return spec.plain_line_parser(of_datetime=form.datetime_value), True
     return spec.parse_line, False
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from core.unit_of_work import HiringRows, Missing, StagedRows, StorageForm, WriteConflict
 from infra.db import bulk, held_back
 from infra.db.engine import first_line
-from infra.db.postgres import CopyIn, column_list, driver_cursor, uses_psycopg
+from infra.db.postgres import CopyIn, column_list, driver_cursor, microseconds, uses_psycopg
 from infra.db.schema import HIRING_TABLES, drop_secondary_indexes, refresh_statistics
 from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staged_of, staging_table
 
@@ -117,7 +117,11 @@ class BulkInserter:
 
     def storage_form(self) -> StorageForm:
         """Rows as the driver takes them, where the insert converts values (``encode``); else the values as they are."""
-        if self.copy is not None or not self.positional or not self.processors:
+        if self.copy is not None:
+            if not self.copy.moments:
+                return StorageForm()
+            return StorageForm(self.copy.encode, self.copy.decode, datetime_value=microseconds)
+        if not self.positional or not self.processors:
             return StorageForm()
         return StorageForm(self.encode, self.decode, _sqlite_datetime_text if self._datetime_third else None)
 
@@ -146,7 +150,7 @@ class BulkInserter:
         """Insert ``rows``, the entities' values or (``encoded``) rows of ``storage_form``. Without ``key_checks``, the
         table's foreign keys are known to be dropped (PostgreSQL's COPY then plans none)."""
         if self.copy is not None:
-            self.copy(conn, rows, key_checks=key_checks)
+            self.copy(conn, rows, key_checks=key_checks, encoded=encoded)
             return
         if not self.positional:
             conn.execute(insert(self.table), [dict(zip(self.columns, row, strict=False)) for row in rows])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, DateTime, Dialect, Integer, String, Table
@@ -48,26 +49,62 @@ def column_list(table: Table) -> str:
 INDEXED_REFERENCE_CHECKS = "SET LOCAL random_page_cost = 1.1"
 
 
+# A timestamp (without time zone) as PostgreSQL's binary format holds it: microseconds since 2000-01-01.
+POSTGRES_EPOCH = datetime(2000, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def microseconds(moment: datetime) -> int:
+    """A naive UTC datetime as PostgreSQL's binary format holds a timestamp: microseconds since 2000-01-01."""
+    return (moment - POSTGRES_EPOCH) // MICROSECOND
+
+
 class CopyIn:
     """``COPY table FROM STDIN`` in PostgreSQL's binary format: numbers and timestamps cross as they are.
 
     Measured on 200 000 rows in 1000-row COPYs (best of 3): binary with psycopg's ``write_row`` spent
     0.09 s of Python time and 0.97 s in all, text lines built in Python 0.29 s and 1.14 s, text through
     ``write_row`` 0.39 s and 1.61 s.
+
+    Rows in the stored form (``encode``; ``encoded=True``) hold each timestamp as ``microseconds``, the integer its
+    binary format carries (``int8`` to the COPY: the same eight bytes). A load's parse child pickles them: 0.12 µs a
+    row of five integers and a name against 0.53 µs with a datetime, which the writing process unpickles in half
+    the time too.
     """
 
     def __init__(self, table: Table) -> None:
         self.sql = f"COPY {table.name} ({column_list(table)}) FROM STDIN (FORMAT BINARY)"
         self.types = [_binary_type(table, c.name) for c in table.columns]
+        self.moments = [i for i, kind in enumerate(self.types) if kind == "timestamp"]
+        self.encoded_types = ["int8" if i in self.moments else kind for i, kind in enumerate(self.types)]
         self.checks_references = bool(table.foreign_keys)
 
-    def __call__(self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, key_checks: bool = True) -> None:
+    def encode(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The row with each timestamp as its ``microseconds``."""
+        if self.moments == [2] and len(row) == 5:  # hired_employees, without the loop (an API batch encodes each row)
+            a, b, c, d, e = row
+            return (a, b, (c - POSTGRES_EPOCH) // MICROSECOND, d, e)
+        values = list(row)
+        for i in self.moments:
+            values[i] = microseconds(values[i])
+        return tuple(values)
+
+    def decode(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        values = list(row)
+        for i in self.moments:
+            values[i] = POSTGRES_EPOCH + values[i] * MICROSECOND
+        return tuple(values)
+
+    def __call__(
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, key_checks: bool = True, encoded: bool = False
+    ) -> None:
+        types = self.encoded_types if encoded else self.types
         with driver_cursor(conn, self.sql) as cursor:
             if self.checks_references and key_checks:
                 cursor.execute(INDEXED_REFERENCE_CHECKS)
             for piece in copy_pieces(len(rows)):
                 with cursor.copy(self.sql) as copy:
-                    copy.set_types(self.types)
+                    copy.set_types(types)
                     write = copy.write_row
                     for row in rows[piece]:
                         write(row)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.ingest.csv_source import BOM, csv_records
 from core.ingest.loader import raw_text
@@ -309,25 +309,31 @@ def test_a_canonical_line_takes_the_fast_path_unless_a_rule_refuses_it(line: str
 
 
 SQLITE_FORM = bulk_inserter(sqlite.dialect(), "hired_employees").storage_form()
+POSTGRES_FORM = bulk_inserter(postgresql.psycopg.dialect(), "hired_employees").storage_form()
 
 
 @settings(max_examples=400)
 @given(canonical_employee, st.sampled_from(["", "\n", "\r\n"]), st.sampled_from(ADVERSARIAL_FIELDS + ["Ana"]))
 def test_the_plain_parsers_give_the_entitys_values_in_the_databases_form(line: str, end: str, name: str) -> None:
-    """A load parses canonical lines straight into the database's form (SQLite: the datetime as the text it stores);
-    each line gives exactly the encoded entity of ``parse_line``, or None where ``parse_line`` does."""
+    """A load parses canonical lines straight into the database's form (SQLite: the datetime as the text it stores;
+    PostgreSQL: as the microseconds its binary COPY carries); each line gives exactly the encoded entity of
+    ``parse_line``, or None where ``parse_line`` does."""
     fields = line.split(",")
     for text in (line + end, ",".join([fields[0], name, *fields[2:]]) + end):
         entity = HIRED_EMPLOYEES.parse_line(text)
         plain = HIRED_EMPLOYEES.plain_line_parser()(text)
         stored = HIRED_EMPLOYEES.plain_line_parser(SQLITE_FORM.datetime_text)(text)
+        copied = HIRED_EMPLOYEES.plain_line_parser(of_datetime=POSTGRES_FORM.datetime_value)(text)
         assert SQLITE_FORM.encode is not None and SQLITE_FORM.decode is not None
+        assert POSTGRES_FORM.encode is not None and POSTGRES_FORM.decode is not None
         if entity is None:
-            assert plain is None and stored is None
+            assert plain is None and stored is None and copied is None
         else:
             assert type(plain) is tuple and plain == tuple(entity)
             assert type(stored) is tuple and stored == SQLITE_FORM.encode(entity)
             assert SQLITE_FORM.decode(stored) == plain
+            assert type(copied) is tuple and copied == POSTGRES_FORM.encode(entity)
+            assert POSTGRES_FORM.decode(copied) == plain
     assert JOBS.plain_line_parser()("3,Recruiter\r\n") == (3, "Recruiter")
 
 

@@ -42,10 +42,10 @@ POSTGRES_LIMIT = (
     "timestamp as the integer the binary COPY carries; the job keeps its 1000-row transactions, and PostgreSQL 15 "
     "pays for each COPY in the square of the rows it buffers (a slot a row, registered with the statement's "
     "resource owner: a third of the server's time in a 1000-row COPY, by perf), so a batch goes in two COPYs of "
-    "500 and still costs the server about twice a row what one large COPY does; each batch waits for 4 round trips "
-    "(one pipeline with BEGIN, rejections, checkpoint, summary and progress; the two COPYs; COMMIT); the load, its "
-    "parse child and the server share 2 cores, so the figure follows the machine's other load (0.47-0.52 in "
-    "ingest-only runs of 5 attempts)"
+    "500 and still costs the server about twice a row what one large COPY does; each batch waits for 6 round trips "
+    "(one pipeline with BEGIN, rejections, checkpoint, summary and progress; the start and end of each COPY; "
+    "COMMIT); the load, its parse child and the server share 2 cores, so the figure follows the machine's other "
+    "load (0.47-0.52 in ingest-only runs of 5 attempts)"
 )
 
 

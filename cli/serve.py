@@ -85,8 +85,8 @@ def freeze_heap() -> None:
     """Keep what a web process holds once its app is built (modules, the app, the schema's tables) out of the
     garbage collector's full collections: they live as long as the process, and each full collection walked them
     all, in the middle of a request. A 1000-row POST allocates enough to set one off every few dozen requests:
-    the batch API's p99 (4 clients, 200 requests, python -m bench --only batch_api) went from 142-160 ms to
-    83-98 ms on PostgreSQL and from 232-248 ms to 202-211 ms on SQLite, the median unchanged."""
+    the batch API's p99 (4 clients, 200 requests, five runs each) went from 142-184 ms to 81-108 ms on PostgreSQL
+    and from 232-264 ms to 179-244 ms on SQLite, the median unchanged (README, Performance)."""
     gc.collect()
     gc.freeze()
 

@@ -115,10 +115,10 @@ class CopyIn:
 # entries probe ever further: making and dropping n slots costs in n², once per COPY (perf on the server: a third
 # of its time in a 1000-row COPY went to ResourceOwnerRememberTupleDesc and ResourceOwnerForgetTupleDesc). A COPY of
 # a batch of SPLIT_FROM to 1000 rows therefore goes as two COPYs of half as many, two round trips more (the
-# second COPY's start and end): 300 batches of
-# 1000 rows cost the server 0.53-0.54 s against 0.69-0.75 s, 0.74-0.78 s in all against 0.83-0.93 s (two runs
-# each); in four COPYs 0.52-0.60 s, more for the client, and 0.80-0.94 s in all. Below SPLIT_FROM rows, or from
-# 1000 on (as many slots as one batch, reused while the rows go on), one COPY costs less.
+# second COPY's start and end): 300 batches of 1000 rows cost the server 0.53-0.54 s against 0.69-0.75 s,
+# 0.74-0.78 s in all against 0.83-0.93 s (two runs each); in four COPYs 0.52-0.60 s, more for the client, and
+# 0.80-0.94 s in all. Below SPLIT_FROM rows, or from 1000 on (as many slots as one batch, reused while the rows
+# go on), one COPY costs less.
 SPLIT_FROM = 700
 BUFFERED_ROWS = 1000
 

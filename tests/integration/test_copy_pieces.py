@@ -1,5 +1,6 @@
-"""PostgreSQL: a COPY of a batch goes in two halves (infra/db/postgres.py, ``copy_pieces``); every row of a batch of
-any size around the boundaries is stored once, with its values, in one transaction."""
+"""PostgreSQL's COPY (infra/db/postgres.py): a batch goes in two halves (``copy_pieces``), and every row of a batch of
+any size around the boundaries is stored once, with its values; rows in the stored form carry their timestamps as
+integers and read back as the same datetimes."""
 
 from __future__ import annotations
 
@@ -38,3 +39,25 @@ def test_a_copy_of_any_size_stores_every_row_once(postgres_url: str, rows: int) 
         stored = conn.execute(select(hired_employees).order_by(hired_employees.c.id)).all()
     engine.dispose()
     assert [tuple(row) for row in stored] == employees
+
+
+def test_rows_in_the_stored_form_read_back_with_their_datetimes_before_and_after_2000(postgres_url: str) -> None:
+    """The stored form sends a timestamp as the microseconds since 2000-01-01 that the binary COPY carries."""
+    engine = make_engine(postgres_url)
+    create_schema(engine)
+    moments = [datetime(1900, 1, 1), datetime(1999, 12, 31, 23, 59, 59), datetime(2000, 1, 1), datetime(2100, 12, 31)]
+    employees = [(i, f"Person {i}", moment, 1, 1) for i, moment in enumerate(moments, 1)]
+    with engine.connect() as conn:
+        conn.exec_driver_sql("INSERT INTO departments (id, department) VALUES (1, 'Sales')")
+        conn.exec_driver_sql("INSERT INTO jobs (id, job) VALUES (1, 'Editor')")
+        inserter = bulk_inserter(conn.dialect, "hired_employees")
+        form = inserter.storage_form()
+        assert form.encode is not None and form.decode is not None
+        encoded = [form.encode(row) for row in employees]
+        assert all(type(row[2]) is int for row in encoded)
+        inserter.insert(conn, encoded, encoded=True)
+        conn.commit()
+        stored = conn.execute(select(hired_employees).order_by(hired_employees.c.id)).all()
+    engine.dispose()
+    assert [tuple(row) for row in stored] == employees
+    assert [form.decode(row) for row in encoded] == employees

@@ -122,8 +122,8 @@ class SqlRejections(Rejections):
         if uses_psycopg(self._conn.dialect):
             execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, json.dumps(values, ensure_ascii=False)])
             return
-        _ADD_REJECTED(self._conn.dialect).run_many(
-            self._conn, [dict(zip(_REJECTED_COLUMNS, (*row, now), strict=True)) for row in values]
+        _ADD_REJECTED(self._conn.dialect).run_many_shared(
+            self._conn, {"created_at": now}, _REJECTED_COLUMNS[:-1], values
         )
 
     def page(self, job_id: str, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:

@@ -83,7 +83,7 @@ class CopyIn:
         """The row with each timestamp as its ``microseconds``."""
         if self.moments == [2] and len(row) == 5:  # hired_employees, without the loop (an API batch encodes each row)
             a, b, c, d, e = row
-            return (a, b, (c - POSTGRES_EPOCH) // MICROSECOND, d, e)
+            return (a, b, microseconds(c), d, e)
         values = list(row)
         for i in self.moments:
             values[i] = microseconds(values[i])

@@ -41,12 +41,17 @@ class Prepared:
             if process is not None:
                 self.processors[name] = process
 
+    def converted(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``values`` with the column types' own conversions applied."""
+        processors = self.processors
+        if not processors:
+            return values
+        return {name: processors[name](v) if name in processors else v for name, v in values.items()}
+
     def parameters(self, values: Mapping[str, Any]) -> Any:
         if self.fixed:
             values = {**self.fixed, **values}
-        processors = self.processors
-        if processors:
-            values = {name: processors[name](v) if name in processors else v for name, v in values.items()}
+        values = self.converted(values)
         if self.names:
             return tuple(values[name] for name in self.names)
         return dict(values)
@@ -66,7 +71,7 @@ class Prepared:
         through ``parameters``, a mapping made and converted a row."""
         names = [*columns, *shared]
         if self.names == names and not self.fixed and not any(column in self.processors for column in columns):
-            tail = tuple(self.processors[n](v) if n in self.processors else v for n, v in shared.items())
+            tail = tuple(self.converted(shared).values())
             conn.exec_driver_sql(self.sql, [(*row, *tail) for row in rows])
             return
         values = tuple(shared.values())

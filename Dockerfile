@@ -26,6 +26,9 @@ COPY infra/ infra/
 COPY api/ api/
 COPY cli/ cli/
 COPY main.py bootstrap.py celery_worker.py ./
+# Bytecode made once here: PYTHONDONTWRITEBYTECODE stops each process from writing it, not from reading it, and
+# without it every start compiled the project's 90 modules again (0.1 s a process on the bench machine).
+RUN python -m compileall -q domain core infra api cli main.py bootstrap.py celery_worker.py
 
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin hireflow \
     && mkdir -p /app/var \

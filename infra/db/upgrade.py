@@ -1,4 +1,10 @@
-"""Schema migrations with Alembic: the revisions in ``infra/db/migrations/versions`` and how a database reaches head."""
+"""Schema migrations with Alembic: the revisions in ``infra/db/migrations/versions`` and how a database reaches head.
+
+Every process brings the schema to head as it starts, and most find it there: the revision is read with one query,
+and Alembic (a tenth of a second to import) is imported only when there is something to migrate. An empty database
+gets the newest schema from ``infra/db/schema.py`` in one step and is stamped at head, as Alembic's cookbook builds
+a database from scratch; a test keeps the two ways to one schema (tests/integration/test_fresh_schema.py).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,38 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, MetaData, create_engine, func, inspect, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    func,
+    insert,
+    inspect,
+    select,
+)
 
 from core.config import PROJECT_ROOT
 from domain.errors import ConfigurationError, HireflowError
 from infra.db.schema import metadata
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Alembic's own table, as it makes it: what an empty database made from the models is stamped in.
+_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 # A database made before Alembic has no alembic_version; its tables say which release made it
 # (hireflow_schema held 1 in all of them). Newest first: the revision whose tables it has all of.
@@ -51,6 +74,8 @@ def alembic_config(
     output: io.StringIO | None = None,
 ) -> Config:
     """A config for ``alembic.command`` without an alembic.ini: the connection, or the dialect for SQL, comes in."""
+    from alembic.config import Config
+
     config = Config(output_buffer=output)
     config.set_main_option("script_location", str(migrations))
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
@@ -64,6 +89,8 @@ def alembic_config(
 
 def head_revision(migrations: Path = MIGRATIONS) -> str:
     """The newest revision; there is one, and one only (a test fails on two heads)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config(migrations=migrations)).get_current_head()
     if head is None:
         raise ConfigurationError(f"no revision in {migrations}")
@@ -72,6 +99,8 @@ def head_revision(migrations: Path = MIGRATIONS) -> str:
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at; None before its first migration."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -80,6 +109,10 @@ def upgrade_schema(engine: Engine, migrations: Path = MIGRATIONS) -> None:
 
     Safe to run again, and from several processes at once: one upgrades while the others wait, then find it done.
     """
+    if migrations == MIGRATIONS and _at_head_or_made_fresh(engine):
+        return
+    from alembic import command
+
     head = head_revision(migrations)
     with engine.connect() as conn:
         current = current_revision(conn)
@@ -98,7 +131,35 @@ def upgrade_schema(engine: Engine, migrations: Path = MIGRATIONS) -> None:
         command.upgrade(config, "head")
 
 
+def newest_revision_file(migrations: Path = MIGRATIONS) -> str:
+    """The head as the revisions' file names give it (``0006_checkpoint_indexes_pending.py``: each revision numbered
+    after the one before, by ``new_revision``), without Alembic; a test checks it against Alembic's head."""
+    return max(path.name.split("_", 1)[0] for path in (migrations / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _at_head_or_made_fresh(engine: Engine) -> bool:
+    """Whether the database was at head already, or empty and now made at head from the models; False when it needs
+    Alembic (an older revision, a database made before Alembic, a newer release's revision)."""
+    head = newest_revision_file()
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" in tables:
+            return conn.execute(select(_VERSION_TABLE.c.version_num)).scalars().all() == [head]
+    if tables:
+        return False
+    with _upgrade_lock(engine) as conn:
+        if inspect(conn).get_table_names():  # another process made it meanwhile
+            return False
+        metadata.create_all(conn)
+        _VERSION_TABLE.create(conn)
+        conn.execute(insert(_VERSION_TABLE).values(version_num=head))
+    return True
+
+
 def _known(revision: str, migrations: Path) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
         return ScriptDirectory.from_config(alembic_config(migrations=migrations)).get_revision(revision) is not None
     except CommandError:
@@ -119,12 +180,17 @@ def pre_alembic_revision(tables: set[str]) -> str:
 
 def schema_differences(connection: Connection, target_metadata: MetaData = metadata) -> list[Any]:
     """What the database lacks or has beyond ``target_metadata``, as autogenerate sees it; [] when they agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return list(compare_metadata(context, target_metadata))
 
 
 def upgrade_sql(dialect_name: str, start: str | None = None, migrations: Path = MIGRATIONS) -> str:
     """The DDL of the revisions after ``start`` (default: all of them), for a DBA to read or run; no database needed."""
+    from alembic import command
+
     output = io.StringIO()
     config = alembic_config(migrations=migrations, dialect_name=dialect_name, output=output)
     config.attributes["dialect_opts"] = OFFLINE_DIALECT_OPTIONS.get(dialect_name, {})
@@ -140,6 +206,9 @@ def new_revision(
     The comparison runs on a scratch SQLite database brought to head, whatever state the configured one is in.
     ``empty`` writes a revision to fill in by hand, such as a data migration.
     """
+    from alembic import command
+    from alembic.script import Script
+
     rev_id = f"{int(head_revision(migrations)) + 1:04d}"
     with tempfile.TemporaryDirectory() as scratch:
         engine = create_engine(f"sqlite:///{Path(scratch) / 'head.sqlite'}")

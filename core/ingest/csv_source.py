@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -56,6 +58,13 @@ class CountingReader(io.RawIOBase):
         buffer[:n] = data
         self.bytes_read += n
         return n
+
+    def read_so_far(self) -> int:
+        return self.bytes_read
+
+    def told_read(self, count: int) -> None:
+        """The bytes read through this reader's copy in a child process (``records_in_child``)."""
+        self.bytes_read = count
 
     def close(self) -> None:
         self._stream.close()
@@ -229,7 +238,15 @@ class CsvSource:
             and can_parse_in_child()
         )
         if self.in_child:
-            self.records = records_in_child(self._stream, records, prepare)
+            local = _local_file(raw)
+            self.records = records_in_child(
+                self._stream,
+                records,
+                prepare,
+                file_descriptor=local,
+                bytes_read=None if local is None else self._counter.read_so_far,
+                told_read=None if local is None else self._counter.told_read,
+            )
         else:
             self.records = records(self._stream)
 
@@ -265,6 +282,17 @@ class CsvSource:
         if close is not None:
             close()  # a child that parses stops before its source is closed
         self._counter.close()
+
+
+def _local_file(stream: IO[bytes]) -> int | None:
+    """The descriptor of the regular file ``stream`` reads from its start, if it is one: a whole blob of a local
+    folder, which a parse child can read itself."""
+    try:
+        fd = stream.fileno()
+        local = stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return fd if local else None
 
 
 class _Prefixed(io.RawIOBase):

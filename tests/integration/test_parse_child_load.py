@@ -87,9 +87,10 @@ def test_a_file_parsed_in_a_child_loads_as_one_read_in_the_load_process(
     in_child = []
     real = csv_source.records_in_child
 
-    def counted(*args: Any) -> Any:
-        in_child.append(args[2] is not None)  # the child prepares the records it sends
-        return real(*args)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        # The child prepares the records it sends, and reads the local file itself.
+        in_child.append(args[2] is not None and kwargs["file_descriptor"] is not None)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(csv_source, "records_in_child", counted)
     through_child = load(services, files, "4f0c1a52-0000-4000-8000-0000000000c1")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +116,35 @@ def test_a_csv_source_above_the_threshold_is_parsed_in_a_child(tmp_path: Path, c
         assert source.bytes_read == len(data)
     with CsvSource(storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=len(data) + 1) as source:
         assert not source.in_child
+
+
+def feeders() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name == "csv-feeder"]
+
+
+def test_a_local_file_is_read_by_the_child_itself_which_tells_how_far_it_got(tmp_path: Path) -> None:
+    storage = LocalFolderStorage(tmp_path)
+    data = b"".join(b"%d,Ana Silva,2021-11-07T02:48:42Z,1,1\n" % n for n in range(1, 20_001))
+    storage.write("hired_employees.csv", data)
+    seen, threads = [], set()
+    with CsvSource(storage, "hired_employees.csv", parse_line=parse_line, child_from_bytes=1) as source:
+        records = []
+        for record in source.records:
+            records.append(record)
+            seen.append(source.bytes_read)
+            threads.update(feeders())
+        assert source.bytes_read == len(data)
+    assert typed(records) == typed(csv_records(io.BytesIO(data), parse_line=parse_line))
+    assert threads == set()  # no thread of this process copied the file
+    assert seen == sorted(seen) and any(0 < read < len(data) for read in seen)  # progress moved during the read
+    # A byte range of the file is not a file the child can read from its start: this process feeds it.
+    part = ByteRange(0, len(data) // 2, 1)
+    with CsvSource(storage, "hired_employees.csv", part, parse_line=parse_line, child_from_bytes=1) as source:
+        first = next(source.records)
+        assert feeders() == ["csv-feeder"]
+        ranged = [first, *source.records]
+        assert source.bytes_read == part.size
+    assert typed(ranged) == typed(range_records(io.BytesIO(data[: part.end]), part, parse_line=parse_line))
 
 
 def test_the_child_ends_when_the_load_is_killed(tmp_path: Path) -> None:

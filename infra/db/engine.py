@@ -66,6 +66,9 @@ def make_engine(url: str, **options: Any) -> Engine:
                     f"cannot make the folder {folder} for the SQLite database: {error.strerror}; check DATABASE_URL"
                 ) from None
         kwargs["connect_args"] = {"timeout": 30}
+        # A connection to a file never goes stale: no SELECT 1 each time one leaves the pool (a load takes one
+        # a batch).
+        kwargs["pool_pre_ping"] = False
         # The connection given back last is handed out first: a load's next batch gets its last batch's connection,
         # whose page cache is still valid (SQLite empties a connection's cache when another one wrote since).
         kwargs["pool_use_lifo"] = True

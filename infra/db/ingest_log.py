@@ -99,6 +99,10 @@ _INSERT_CHECKPOINT = prepared(
 _ADD_BATCH = prepared(_add_batch_statement)
 
 
+# ``json.dumps(..., ensure_ascii=False)`` makes an encoder at each call; a rejected row's reasons take this one.
+_reasons_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 class SqlRejections(Rejections):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -115,7 +119,7 @@ class SqlRejections(Rejections):
                 r.source[:400],
                 r.position,
                 r.raw,
-                json.dumps([reason.as_dict() for reason in r.reasons], ensure_ascii=False),
+                _reasons_json([reason.as_dict() for reason in r.reasons]),
             )
             for r in rows
         ]

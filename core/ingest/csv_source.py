@@ -22,6 +22,8 @@ from core.storage import BlobStorage
 from domain.entities import line_too_long, malformed_csv
 
 MAX_LINE_CHARS = 1 << 20
+# The most rows a run of canonical lines gives as one record (``Rows``): the rows of a batch, about.
+RUN_ROWS = 1000
 # A line's entity when the line is in its table's canonical form, else None (``TableSpec.parse_line``).
 LineParser = Callable[[str], Any]
 BOM = b"\xef\xbb\xbf"
@@ -40,6 +42,21 @@ class ByteRange:
     @property
     def size(self) -> int:
         return self.end - self.start
+
+
+class Rows(list[tuple[Any, ...]]):
+    """Rows of consecutive canonical lines, each as the line parser gave it (a plain tuple in the database's form):
+    one record under the line of its first row, for the runs of valid lines that make up most of a file. The load
+    takes them in a few steps per batch instead of a loop over each row, and a parse child pickles no line number
+    per row."""
+
+    __slots__ = ()
+
+
+def record_weight(record: tuple[int, Any]) -> int:
+    """The rows a record stands for: a ``Rows`` its length, any other one."""
+    payload = record[1]
+    return len(payload) if type(payload) is Rows else 1
 
 
 class CountingReader(io.RawIOBase):
@@ -95,17 +112,22 @@ def _skip_rest_of_line(text: IO[str], limit: int) -> None:
 
 
 def csv_records(
-    stream: IO[bytes], limit: int = MAX_LINE_CHARS, parse_line: LineParser | None = None
+    stream: IO[bytes],
+    limit: int = MAX_LINE_CHARS,
+    parse_line: LineParser | None = None,
+    *,
+    runs: bool = False,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, fields)`` for each record; a line that cannot be read yields a ``Reason``.
 
     Blank lines are skipped: they carry no record. With ``parse_line``, a line it takes yields
-    ``(line_number, entity)`` instead, without going through csv.reader.
+    ``(line_number, entity)`` instead, without going through csv.reader; with ``runs`` too, consecutive lines it
+    takes yield one ``(line_number, Rows)`` of at most ``RUN_ROWS``, under the first one's line.
     """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[type-var]
     oversized: set[int] = set()
     if parse_line is not None:
-        yield from _fast_records(text, limit, parse_line)
+        yield from _fast_records(text, limit, parse_line, runs)
         return
     reader = csv.reader(_bounded_lines(text, limit, oversized), skipinitialspace=True)
     last_line = 0
@@ -147,23 +169,39 @@ class _Feed:
         return line
 
 
-def _fast_records(text: IO[str], limit: int, parse_line: LineParser) -> Iterator[tuple[int, Any]]:
-    """``csv_records`` with a fast path: a line ``parse_line`` takes is its entity; any other goes through csv.reader,
-    which reads on for a quoted field that spans lines, exactly as it would have read the whole file."""
+def _fast_records(text: IO[str], limit: int, parse_line: LineParser, runs: bool) -> Iterator[tuple[int, Any]]:
+    """``csv_records`` with a fast path: a line ``parse_line`` takes is its entity (with ``runs``, in a ``Rows`` of
+    the lines taken around it); any other goes through csv.reader, which reads on for a quoted field that spans
+    lines, exactly as it would have read the whole file."""
     feed = _Feed(_bounded_lines(text, limit, set()))
     reader = csv.reader(feed, skipinitialspace=True)
     readline = text.readline
     number = 0
+    run: Rows | None = None
     while line := readline(limit):
         number += 1
         if len(line) >= limit and not line.endswith(("\n", "\r")):
+            if run is not None:
+                yield number - len(run), run
+                run = None
             _skip_rest_of_line(text, limit)
             yield number, line_too_long(limit)
             continue
         entity = parse_line(line)
         if entity is not None:
-            yield number, entity
+            if not runs:
+                yield number, entity
+            elif run is None:
+                run = Rows((entity,))
+            else:
+                run.append(entity)
+                if len(run) == RUN_ROWS:
+                    yield number + 1 - RUN_ROWS, run
+                    run = None
             continue
+        if run is not None:
+            yield number - len(run), run
+            run = None
         feed.first = line
         before = reader.line_num
         try:
@@ -181,17 +219,24 @@ def _fast_records(text: IO[str], limit: int, parse_line: LineParser) -> Iterator
         if len(fields) == 1 and not fields[0].strip():
             continue
         yield start, fields
+    if run is not None:
+        yield number + 1 - len(run), run
 
 
 def range_records(
-    stream: IO[bytes], part: ByteRange, limit: int = MAX_LINE_CHARS, parse_line: LineParser | None = None
+    stream: IO[bytes],
+    part: ByteRange,
+    limit: int = MAX_LINE_CHARS,
+    parse_line: LineParser | None = None,
+    *,
+    runs: bool = False,
 ) -> Iterator[tuple[int, Any]]:
     """The records of one range, numbered by their line in the whole file."""
     if part.start > 0:
         # The reader drops a byte-order mark at its start; one that begins a later range is data.
         stream = io.BufferedReader(_Prefixed(BOM, stream), 1 << 16)
     offset = part.first_line - 1
-    for line, payload in csv_records(stream, limit, parse_line):
+    for line, payload in csv_records(stream, limit, parse_line, runs=runs):
         yield line + offset, payload
 
 
@@ -210,11 +255,12 @@ class CsvSource:
         *,
         child_from_bytes: int | None = None,
         prepare: Prepare | None = None,
+        runs: bool = False,
     ) -> None:
         """With ``child_from_bytes``, a source of at least that many bytes is parsed in a child process
         (``core/ingest/parse_process.py``), where the system can fork. With ``prepare``, such a source gives
         the items of ``prepare(chunk)`` for each chunk of its records, computed in the child; a source read in this
-        process gives the records as they are."""
+        process gives the records as they are. With ``runs``, the canonical lines come in ``Rows`` (``csv_records``)."""
         self.name = name
         self.part = part
         if part is None:
@@ -228,8 +274,8 @@ class CsvSource:
 
         def records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
             if part is None:
-                return csv_records(stream, parse_line=parse_line)
-            return range_records(stream, part, parse_line=parse_line)
+                return csv_records(stream, parse_line=parse_line, runs=runs)
+            return range_records(stream, part, parse_line=parse_line, runs=runs)
 
         self.in_child = (
             child_from_bytes is not None
@@ -246,6 +292,7 @@ class CsvSource:
                 file_descriptor=local,
                 bytes_read=None if local is None else self._counter.read_so_far,
                 told_read=None if local is None else self._counter.told_read,
+                weight=record_weight,
             )
         else:
             self.records = records(self._stream)

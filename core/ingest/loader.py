@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from core.ingest.csv_source import ByteRange, CsvSource
+from core.ingest.csv_source import ByteRange, CsvSource, Rows
 from core.ingest.gc_tuning import fewer_collections
 from core.ingest.parse_process import Prepare
 from core.jobs.exclusion import BATCH, check_free, refuse_if_busy
@@ -111,6 +111,9 @@ def ingest_blob(
             parse_line,
             child_from_bytes=PARSE_IN_CHILD_FROM_BYTES,
             prepare=_in_child(spec, form, runs=window is None),
+            # Runs of canonical lines come as one ``Rows`` record each, where they are rows in the database's form
+            # already and the load counts no window of records.
+            runs=plain and window is None,
         ) as source,
     ):
 
@@ -264,14 +267,6 @@ class Refused(NamedTuple):
     reasons: list[Reason]
 
 
-class Rows(list[tuple[Any, ...]]):
-    """Valid rows in the database's form, of consecutive lines: what the parse child sends as one record, under the
-    line of its first row, for the run of valid canonical lines that makes up most of a file. The load takes them
-    in a few steps per batch instead of a loop over each row, and the pipe carries no line number per row."""
-
-    __slots__ = ()
-
-
 def _in_child(spec: TableSpec, form: StorageForm, *, runs: bool) -> Prepare:
     """What the parse child does to each chunk of records beside the writes: a valid canonical line goes as its row in
     the database's ``form`` (a plain tuple: the parser gives it so, or the child encodes the entity the parser
@@ -289,6 +284,10 @@ def _in_child(spec: TableSpec, form: StorageForm, *, runs: bool) -> Prepare:
         next_line = 0
         for line, payload in chunk:
             kind = type(payload)
+            if kind is Rows:  # a run the reader made already
+                run = None
+                out.append((line, payload))
+                continue
             if kind is tuple or kind is entity:  # a row in the database's form, or an entity to put in it
                 row = payload if kind is tuple else encode(payload)
                 if not runs:

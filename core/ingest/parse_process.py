@@ -52,12 +52,14 @@ def records_in_child(
     file_descriptor: int | None = None,
     bytes_read: Callable[[], int] | None = None,
     told_read: Callable[[int], None] | None = None,
+    weight: Callable[[tuple[int, Any]], int] | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """``records(stream)``, computed in a child process. Close the iterator (or let it end) to stop the child.
 
     With ``file_descriptor``, that of the local file ``stream`` reads, the child reads ``stream`` itself (nothing
     else may read it meanwhile); else this process copies its bytes into a pipe. With ``bytes_read``, the child
-    says after each chunk how far its copy of the source got, and ``told_read`` hears it here.
+    says after each chunk how far its copy of the source got, and ``told_read`` hears it here. With ``weight``,
+    a chunk ends once the weights of its records (the rows each stands for) reach ``RECORDS_PER_MESSAGE``.
 
     With ``prepare``, the child sends ``prepare(chunk)`` for every chunk of up to ``RECORDS_PER_MESSAGE`` records
     instead, and the load receives its items as they are: the work ``prepare`` does (a row put in the database's
@@ -73,7 +75,7 @@ def records_in_child(
         data_in, data_out, source = file_descriptor, -1, stream
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected; its output is what the tests check
-        _child(data_in, results_out, records, prepare, source, bytes_read)
+        _child(data_in, results_out, records, prepare, source, bytes_read, weight)
     os.close(results_out)
     feeder = None
     if source is None:
@@ -140,6 +142,7 @@ def _child(  # pragma: no cover - runs in the child
     prepare: Prepare | None,
     source: IO[bytes] | None,
     bytes_read: Callable[[], int] | None,
+    weight: Callable[[tuple[int, Any]], int] | None,
 ) -> None:
     """``data_in``: the pipe the load feeds, or with ``source`` the descriptor of the local file it reads."""
     code = 1
@@ -152,7 +155,7 @@ def _child(  # pragma: no cover - runs in the child
         with stream, os.fdopen(results_out, "wb") as out:
             try:
                 found = records(stream)
-                while chunk := list(islice(found, RECORDS_PER_MESSAGE)):
+                while chunk := _chunk(found, weight):
                     if prepare is not None:
                         chunk = prepare(chunk)
                     _send(out, _RECORDS, chunk, read())
@@ -164,6 +167,21 @@ def _child(  # pragma: no cover - runs in the child
                 _send(out, _FAILED, f"{type(error).__name__}: {error}"[:500], read())
     finally:
         os._exit(code)
+
+
+def _chunk(
+    records: Iterator[tuple[int, Any]], weight: Callable[[tuple[int, Any]], int] | None
+) -> list[tuple[int, Any]]:  # pragma: no cover - runs in the child
+    """The next records of one message: ``RECORDS_PER_MESSAGE`` of them, or with ``weight`` as many as weigh that."""
+    if weight is None:
+        return list(islice(records, RECORDS_PER_MESSAGE))
+    chunk, total = [], 0
+    for record in records:
+        chunk.append(record)
+        total += weight(record)
+        if total >= RECORDS_PER_MESSAGE:
+            break
+    return chunk
 
 
 def _nothing_read() -> int:  # pragma: no cover - runs in the child

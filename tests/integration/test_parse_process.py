@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from core.ingest import parse_process
-from core.ingest.csv_source import BOM, ByteRange, CsvSource, csv_records, range_records
+from core.ingest.csv_source import BOM, RUN_ROWS, ByteRange, CsvSource, Rows, csv_records, range_records
 from core.ingest.parse_process import ParseProcessFailed, records_in_child
 from domain.entities import HIRED_EMPLOYEES, HiredEmployee
 from infra.storage.local import LocalFolderStorage
@@ -27,6 +27,7 @@ from tests.unit.test_fast_validation import csv_file
 
 ROOT = Path(__file__).resolve().parents[2]
 parse_line = HIRED_EMPLOYEES.parse_line
+plain = HIRED_EMPLOYEES.plain_line_parser()
 
 
 def employees(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
@@ -50,6 +51,42 @@ def children() -> set[int]:
 @given(csv_file())
 def test_the_child_gives_the_records_of_any_file_as_the_load_reads_them(data: bytes) -> None:
     assert typed(records_in_child(io.BytesIO(data), employees)) == typed(employees(io.BytesIO(data)))
+
+
+def one_by_one(records: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """Each row of a ``Rows`` record as a record of its own line."""
+    for line, payload in records:
+        if type(payload) is Rows:
+            assert 0 < len(payload) <= RUN_ROWS
+            yield from enumerate(payload, start=line)
+        else:
+            yield line, payload
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_file())
+def test_runs_of_canonical_lines_are_the_records_of_those_lines(data: bytes) -> None:
+    expected = list(csv_records(io.BytesIO(data), 60, plain))
+    found = list(csv_records(io.BytesIO(data), 60, plain, runs=True))
+    assert typed(one_by_one(iter(found))) == typed(expected)
+    # A run ends only where a line is not taken, or at its size: no two runs of consecutive lines.
+    starts = [(line, len(rows)) for line, rows in found if type(rows) is Rows]
+    assert all(a + n < b or n == RUN_ROWS for (a, n), (b, _) in zip(starts, starts[1:], strict=False))
+
+
+def test_a_run_ends_at_a_line_too_long_and_at_a_line_the_parser_does_not_take() -> None:
+    line = b"%d,Ana Silva,2021-11-07T02:48:42Z,1,1\n"
+    too_long = b"9," + b"x" * 80 + b"\n"
+    data = b"".join(line % n for n in (1, 2, 3)) + too_long + line % 5 + b'6,"Bo\nb",x,1,1\n' + line % 8
+    found = list(csv_records(io.BytesIO(data), 60, plain, runs=True))
+    assert [(n, type(payload).__name__) for n, payload in found] == [
+        (1, "Rows"),
+        (4, "Reason"),
+        (5, "Rows"),
+        (6, "list"),
+        (8, "Rows"),
+    ]
+    assert typed(one_by_one(iter(found))) == typed(csv_records(io.BytesIO(data), 60, plain))
 
 
 def test_the_challenge_file_and_a_range_of_it_read_the_same_through_the_child(challenge_dir: Path) -> None:
@@ -137,6 +174,11 @@ def test_a_local_file_is_read_by_the_child_itself_which_tells_how_far_it_got(tmp
     assert typed(records) == typed(csv_records(io.BytesIO(data), parse_line=parse_line))
     assert threads == set()  # no thread of this process copied the file
     assert seen == sorted(seen) and any(0 < read < len(data) for read in seen)  # progress moved during the read
+    # In runs, through the child: runs of RUN_ROWS rows that are the records of their lines.
+    with CsvSource(storage, "hired_employees.csv", parse_line=plain, child_from_bytes=1, runs=True) as source:
+        runs = list(source.records)
+    assert [len(rows) for _, rows in runs] == [RUN_ROWS] * 20
+    assert typed(one_by_one(iter(runs))) == typed(csv_records(io.BytesIO(data), parse_line=plain))
     # A byte range of the file is not a file the child can read from its start: this process feeds it.
     part = ByteRange(0, len(data) // 2, 1)
     with CsvSource(storage, "hired_employees.csv", part, parse_line=parse_line, child_from_bytes=1) as source:

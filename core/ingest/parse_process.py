@@ -16,6 +16,7 @@ the child's next write fails and it exits. A child that dies makes the load fail
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle  # nosec B403: only our own child process is unpickled, through a pipe only we hold
 import signal
@@ -28,6 +29,7 @@ from typing import IO, Any
 # The records of one message; big enough that pickling is cheap per record, small enough to keep memory flat.
 RECORDS_PER_MESSAGE = 1000
 CHUNK_BYTES = 1 << 16
+PIPE_BYTES = 1 << 20
 _HEADER = struct.Struct("<BIQ")  # kind, the size of the pickled payload, the source's bytes read so far
 _RECORDS, _DONE, _FAILED = 1, 2, 3
 
@@ -68,6 +70,7 @@ def records_in_child(
     of the load's time).
     """
     results_in, results_out = os.pipe()
+    _widen(results_out)
     if file_descriptor is None:
         data_in, data_out = os.pipe()
         source: IO[bytes] | None = None
@@ -100,6 +103,19 @@ def records_in_child(
         _stop(pid, finished)
         if feeder is not None:
             feeder.join(timeout=10)
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe hold ``PIPE_BYTES`` where the system allows it (Linux): the child runs up to a few dozen
+    messages ahead instead of one, so a slow commit of the load does not stop it, nor a slow chunk of the child
+    the load (the load waited 0.39-0.40 s for its rows in a million against 0.45-0.55 s with the default 64 KiB)."""
+    control = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if control is None:
+        return
+    try:
+        fcntl.fcntl(fd, control, PIPE_BYTES)
+    except OSError:
+        pass  # above the system's pipe-max-size: the default size
 
 
 def _feed(stream: IO[bytes], fd: int) -> None:

@@ -74,13 +74,16 @@ def _postgres_report(with_progress: bool) -> str:
     )
 
 
-def _renew_statement(progress: bool) -> Update:
-    """The lease renewal of a running job's worker, with its progress or without; the states are our constants."""
+def _renew_statement(progress: bool, *, with_state: bool = True) -> Update:
+    """The lease renewal of a running job's worker, with its progress or without; the states are our constants.
+    Without ``with_state``, the progress leaves the job's state as it is."""
     running: list[ColumnElement[Any]] = [literal_column(f"'{state}'") for state in _RUNNING]
     mine = and_(_c.id == bindparam("job_id"), _c.worker == bindparam("worker"), _c.state.in_(running))
     values: dict[str, Any] = {"heartbeat_at": bindparam("now")}
     if progress:
-        values.update(state=bindparam("state"), **{name: bindparam(name) for name in _PROGRESS_COLUMNS})
+        values.update({name: bindparam(name) for name in _PROGRESS_COLUMNS})
+        if with_state:
+            values["state"] = bindparam("state")
     return update(background_jobs).where(mine).values(**values)
 
 
@@ -91,6 +94,15 @@ _CANCEL_REQUESTED = prepared(lambda: select(_c.cancel_requested).where(_c.id == 
 # job was cancelled; a batch of a load sends one statement fewer.
 _RENEW_RETURNING = prepared(lambda: _renew_statement(progress=False).returning(_c.cancel_requested))
 _RENEW_WITH_PROGRESS_RETURNING = prepared(lambda: _renew_statement(progress=True).returning(_c.cancel_requested))
+# SQLite: the progress of a job already in PROGRESS leaves its state alone. An UPDATE that assigns a column of an
+# index rewrites the index entry even to the same value: after every batch of a load, one more page of
+# ix_background_jobs_state_created_at in the commit. It says the state it found; the first report sets it.
+_SQLITE_PROGRESS = prepared(
+    lambda: _renew_statement(progress=True, with_state=False).returning(_c.cancel_requested, _c.state)
+)
+_SET_STATE = prepared(
+    lambda: update(background_jobs).where(_c.id == bindparam("job_id")).values(state=bindparam("state"))
+)
 
 
 def job_values(job: BackgroundJob) -> dict[str, Any]:
@@ -196,6 +208,14 @@ class SqlJobRepository(JobRepository):
         # After every batch of a load: compiled once (``infra/db/prepared.py``).
         dialect = self._conn.dialect
         params = {"job_id": job_id, "worker": worker, "now": values.pop("heartbeat_at"), **values}
+        if progress is not None and dialect.name == "sqlite":
+            state = params.pop("state")
+            renewed = _SQLITE_PROGRESS(dialect).run(self._conn, params).first()
+            if renewed is None:
+                return Lease(held=False, cancel_requested=False)
+            if renewed.state != state:
+                _SET_STATE(dialect).run(self._conn, {"job_id": job_id, "state": state})
+            return Lease(held=True, cancel_requested=bool(renewed.cancel_requested))
         if dialect.update_returning:
             statement = _RENEW_WITH_PROGRESS_RETURNING(dialect) if progress is not None else _RENEW_RETURNING(dialect)
             renewed = statement.run(self._conn, params).first()

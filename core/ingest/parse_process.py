@@ -9,9 +9,9 @@ A source that is a local file is read by the child itself, from the descriptor i
 load's process then takes the interpreter's lock from the writes (0.3-0.5 s of its CPU in a million rows).
 
 Nothing durable happens in the child, so a crash anywhere costs what it cost before. The child keeps only its
-two pipes (an inherited descriptor could hold the SQLite writers' lock, ``infra/db/engine.py``), ignores
-Ctrl+C (the load decides), and ends as soon as its reader is gone: a load killed with SIGKILL closes the pipe,
-the child's next write fails and it exits. A child that dies makes the load fail, to be retried as any failure.
+pipes and the file it reads (an inherited descriptor could hold the SQLite writers' lock, ``infra/db/engine.py``),
+ignores Ctrl+C (the load decides), and ends as soon as its reader is gone: a load killed with SIGKILL closes the
+pipe, the child's next write fails and it exits. A child that dies makes the load fail, to be retried as any failure.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def records_in_child(
 
 
 def _widen(fd: int) -> None:
-    """Let the pipe hold ``PIPE_BYTES`` where the system allows it (Linux): the child runs up to a few dozen
+    """Let the pipe hold ``PIPE_BYTES`` where the system allows it (Linux): the child runs up to a dozen or so
     messages ahead instead of one, so a slow commit of the load does not stop it, nor a slow chunk of the child
     the load (the load waited 0.39-0.40 s for its rows in a million against 0.45-0.55 s with the default 64 KiB)."""
     control = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only

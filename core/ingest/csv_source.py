@@ -178,11 +178,12 @@ def _fast_records(text: IO[str], limit: int, parse_line: LineParser, runs: bool)
     readline = text.readline
     number = 0
     run: Rows | None = None
+    first = 0  # the line of the run's first row
     while line := readline(limit):
         number += 1
         if len(line) >= limit and not line.endswith(("\n", "\r")):
             if run is not None:
-                yield number - len(run), run
+                yield first, run
                 run = None
             _skip_rest_of_line(text, limit)
             yield number, line_too_long(limit)
@@ -192,15 +193,15 @@ def _fast_records(text: IO[str], limit: int, parse_line: LineParser, runs: bool)
             if not runs:
                 yield number, entity
             elif run is None:
-                run = Rows((entity,))
+                run, first = Rows((entity,)), number
             else:
                 run.append(entity)
                 if len(run) == RUN_ROWS:
-                    yield number + 1 - RUN_ROWS, run
+                    yield first, run
                     run = None
             continue
         if run is not None:
-            yield number - len(run), run
+            yield first, run
             run = None
         feed.first = line
         before = reader.line_num
@@ -220,7 +221,7 @@ def _fast_records(text: IO[str], limit: int, parse_line: LineParser, runs: bool)
             continue
         yield start, fields
     if run is not None:
-        yield number + 1 - len(run), run
+        yield first, run
 
 
 def range_records(

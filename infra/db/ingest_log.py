@@ -99,8 +99,8 @@ _INSERT_CHECKPOINT = prepared(
 _ADD_BATCH = prepared(_add_batch_statement)
 
 
-# ``json.dumps(..., ensure_ascii=False)`` makes an encoder at each call; a rejected row's reasons take this one.
-_reasons_json = json.JSONEncoder(ensure_ascii=False).encode
+# ``json.dumps(..., ensure_ascii=False)`` makes an encoder at each call; the rejections' JSON texts take this one.
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class SqlRejections(Rejections):
@@ -119,12 +119,12 @@ class SqlRejections(Rejections):
                 r.source[:400],
                 r.position,
                 r.raw,
-                _reasons_json([reason.as_dict() for reason in r.reasons]),
+                _json_text([reason.as_dict() for reason in r.reasons]),
             )
             for r in rows
         ]
         if uses_psycopg(self._conn.dialect):
-            execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, json.dumps(values, ensure_ascii=False)])
+            execute_later(self._conn, POSTGRES_ADD_REJECTED, [now, _json_text(values)])
             return
         _ADD_REJECTED(self._conn.dialect).run_many_shared(
             self._conn, {"created_at": now}, _REJECTED_COLUMNS[:-1], values

@@ -181,9 +181,14 @@ def test_two_restores_of_one_table_at_once_run_one_and_refuse_the_other_naming_i
     vandalise(database)
     senders = sessions(client, 2)
 
-    answers = at_once(
-        2, lambda i: senders[i].post(f"{client.base_url}/restore", json={"table": "hired_employees"}, timeout=60)
-    )
+    # The first restore admitted cannot replace the table (it takes EXCLUSIVE) until both answers are in: on a
+    # slow machine it could otherwise finish before the second request is admitted, which is then rightly accepted.
+    with database.connect() as holder:
+        holder.execute(text("LOCK TABLE hired_employees IN SHARE MODE"))
+        answers = at_once(
+            2, lambda i: senders[i].post(f"{client.base_url}/restore", json={"table": "hired_employees"}, timeout=60)
+        )
+        holder.rollback()
 
     assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
     task_id = next(a for a in answers if a.status_code == 202).json()["task_id"]

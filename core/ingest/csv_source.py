@@ -294,6 +294,7 @@ class CsvSource:
                 bytes_read=None if local is None else self._counter.read_so_far,
                 told_read=None if local is None else self._counter.told_read,
                 weight=record_weight,
+                runs=Rows,
             )
         else:
             self.records = records(self._stream)

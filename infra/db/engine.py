@@ -88,7 +88,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         _ping_when_idle(engine)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "before_cursor_execute", _take_turn_before_writing)
+        event.listen(engine, "before_cursor_execute", _before_sqlite_statement)
     return engine
 
 
@@ -198,6 +198,27 @@ _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN\s+(IMMEDIATE|EXCLU
 # A restore's staging tables are TEMPORARY: private to the connection, in SQLite's temp database, so
 # filling them takes no lock on the database file and needs no turn (``infra/db/staging.py``).
 _STAGING_WRITE = re.compile(r"\s*INSERT\s+INTO\s+staged_", re.IGNORECASE)
+
+
+# SQLite's foreign-key checks are the connection's (a pragma, outside any transaction). A unit of work that turns them
+# off for its own statements (``infra/db/hiring_rows.py``: a bulk batch, a restore) leaves them off when it ends,
+# marked ``FOREIGN_KEYS_OFF``: the connection's next unit of work is most often the load's next batch, which wants
+# them off again (two pragmas and a commit a batch fewer). While a unit of work wants them off it says so with
+# ``WANTS_FOREIGN_KEYS_OFF``; any statement on the connection without it turns them on first, so nothing else ever
+# runs on a connection without its checks.
+FOREIGN_KEYS_OFF = "hireflow_foreign_keys_off"
+WANTS_FOREIGN_KEYS_OFF = "hireflow_wants_foreign_keys_off"
+
+
+def _before_sqlite_statement(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    info = conn.info
+    if FOREIGN_KEYS_OFF in info and WANTS_FOREIGN_KEYS_OFF not in info:
+        # The first statement since the connection came out of the pool: no transaction is open.
+        cursor.connection.execute("PRAGMA foreign_keys=ON")
+        del info[FOREIGN_KEYS_OFF]
+    _take_turn_before_writing(conn, cursor, statement, parameters, context, executemany)
 
 
 def _take_turn_before_writing(

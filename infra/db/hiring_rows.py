@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.unit_of_work import HiringRows, Missing, StagedRows, StorageForm, WriteConflict
 from infra.db import bulk, held_back
-from infra.db.engine import first_line
+from infra.db.engine import FOREIGN_KEYS_OFF, WANTS_FOREIGN_KEYS_OFF, first_line
 from infra.db.postgres import CopyIn, column_list, driver_cursor, microseconds, uses_psycopg
 from infra.db.schema import HIRING_TABLES, drop_secondary_indexes, refresh_statistics
 from infra.db.staging import SqlStagedRows, merge_staged, move_staged, orphans, staged_of, staging_table
@@ -351,8 +351,13 @@ class SqlHiringRows(HiringRows):
         return True
 
     def _foreign_keys_off(self) -> None:
-        """The pragma only takes effect outside a transaction, so before the BEGIN; ``clean_up`` turns them on again."""
-        self._conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        """The pragma only takes effect outside a transaction, so before the BEGIN. The connection keeps them off
+        after the unit of work, until a statement of any other turns them on (``infra/db/engine.py``)."""
+        info = self._conn.info
+        info[WANTS_FOREIGN_KEYS_OFF] = True
+        if FOREIGN_KEYS_OFF not in info:
+            self._conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            info[FOREIGN_KEYS_OFF] = True
         self.foreign_keys_off = True
 
     def delete_all(self, table: str) -> None:
@@ -421,12 +426,13 @@ class SqlHiringRows(HiringRows):
     def clean_up(self) -> None:
         """Outside any transaction, once the unit of work ended: put its connection back as it found it.
 
-        Staging tables outlive transactions, not connections; the foreign-key pragma is the connection's.
+        Staging tables outlive transactions, not connections. Foreign keys turned off stay off on the connection,
+        no longer wanted: its next statement turns them on, unless it is the next unit of work that wants them off.
         """
         while self.staged:
             self.staged.pop().drop()
         if self.foreign_keys_off:
-            self._conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            self._conn.info.pop(WANTS_FOREIGN_KEYS_OFF, None)
             self.foreign_keys_off = False
 
     def orphans(self, table: str, column: str, parent: StagedRows, limit: int) -> Missing:

@@ -68,14 +68,17 @@ class SqlUnitOfWork(UnitOfWork):
         self._give_back_turn()
 
     def _clean_up(self) -> None:
-        if self._rows.staged or self._rows.foreign_keys_off:
-            try:
-                self._rows.clean_up()
-                self._conn.commit()
-            except DBAPIError:
-                # A connection that could not be put back as it was is not put back at all.
-                self._conn.invalidate()
-                raise
+        if not self._rows.staged:
+            # No statement: foreign keys a bulk batch turned off stay off on the connection, no longer wanted.
+            self._rows.clean_up()
+            return
+        try:
+            self._rows.clean_up()
+            self._conn.commit()
+        except DBAPIError:
+            # A connection that could not be put back as it was is not put back at all.
+            self._conn.invalidate()
+            raise
 
     def rollback(self) -> None:
         held_back.forget(self._conn)

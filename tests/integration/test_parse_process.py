@@ -19,7 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from core.ingest import parse_process
-from core.ingest.csv_source import BOM, RUN_ROWS, ByteRange, CsvSource, Rows, csv_records, range_records
+from core.ingest.csv_source import (
+    BOM,
+    RUN_ROWS,
+    ByteRange,
+    CsvSource,
+    Rows,
+    csv_records,
+    range_records,
+    record_weight,
+)
 from core.ingest.parse_process import ParseProcessFailed, records_in_child
 from domain.entities import HIRED_EMPLOYEES, HiredEmployee
 from infra.storage.local import LocalFolderStorage
@@ -72,6 +81,39 @@ def test_runs_of_canonical_lines_are_the_records_of_those_lines(data: bytes) -> 
     # A run ends only where a line is not taken, or at its size: no two runs of consecutive lines.
     starts = [(line, len(rows)) for line, rows in found if type(rows) is Rows]
     assert all(a + n < b or n == RUN_ROWS for (a, n), (b, _) in zip(starts, starts[1:], strict=False))
+
+
+def runs_read_with(parser: Any) -> Any:
+    def records(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        return csv_records(stream, 60, parser, runs=True)
+
+    return records
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_file())
+def test_runs_reach_the_load_as_the_same_records_through_marshal_or_through_pickle(data: bytes) -> None:
+    """Runs of text and numbers cross in marshal's form, any other record pickled beside them; a run that holds a
+    datetime, which marshal cannot write, crosses with its whole message pickled."""
+    as_text = HIRED_EMPLOYEES.plain_line_parser(lambda when: f"{when[:10]} {when[11:]}.000000")
+    for parser, marshalled in ((as_text, True), (plain, False)):
+        records = runs_read_with(parser)
+        kinds: list[int] = []
+        receive = parse_process._receive
+
+        def noting(results: IO[bytes], kinds: list[int] = kinds, receive: Any = receive) -> tuple[int, Any, int]:
+            found = receive(results)
+            kinds.append(found[0])
+            return found
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(parse_process, "_receive", noting)
+            through_child = list(records_in_child(io.BytesIO(data), records, runs=Rows, weight=record_weight))
+        assert typed(through_child) == typed(records(io.BytesIO(data)))
+        if marshalled:
+            assert parse_process._RECORDS not in kinds
+        elif any(type(payload) is Rows for _, payload in through_child):
+            assert parse_process._RECORDS in kinds
 
 
 def test_a_run_ends_at_a_line_too_long_and_at_a_line_the_parser_does_not_take() -> None:

@@ -17,7 +17,7 @@ pipe, the child's next write fails and it exits. A child that dies makes the loa
 from __future__ import annotations
 
 import fcntl
-import marshal  # nosec B403: only our own child process is unmarshalled, through a pipe only we hold
+import marshal
 import os
 import pickle  # nosec B403: only our own child process is unpickled, through a pipe only we hold
 import signal

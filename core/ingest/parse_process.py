@@ -31,7 +31,7 @@ from typing import IO, Any
 RECORDS_PER_MESSAGE = 1000
 CHUNK_BYTES = 1 << 16
 PIPE_BYTES = 1 << 20
-_HEADER = struct.Struct("<BIQ")  # kind, the size of the pickled payload, the source's bytes read so far
+_HEADER = struct.Struct("<BIQ")  # kind, the size of the payload (pickled or marshalled), the source's bytes read so far
 _RECORDS, _DONE, _FAILED, _RUNS = 1, 2, 3, 4
 
 Records = Callable[[IO[bytes]], Iterator[tuple[int, Any]]]
@@ -218,7 +218,7 @@ def _nothing_read() -> int:  # pragma: no cover - runs in the child
 
 
 def _encoded(chunk: list[tuple[int, Any]], runs: type[list[Any]] | None) -> tuple[int, bytes]:  # pragma: no cover
-    """A chunk's message: with ``runs``, marshal's text of the chunk, each run as a plain list, any other record
+    """A chunk's message: with ``runs``, marshal's bytes of the chunk, each run as a plain list, any other record
     pickled on its own (a refused line, say); pickle's of the whole chunk where a run holds what marshal cannot
     write (a datetime, for a database that takes them as they are)."""
     if runs is not None:

@@ -68,13 +68,13 @@ class SqlUnitOfWork(UnitOfWork):
         self._give_back_turn()
 
     def _clean_up(self) -> None:
-        if not self._rows.staged:
-            # No statement: foreign keys a bulk batch turned off stay off on the connection, no longer wanted.
-            self._rows.clean_up()
-            return
+        # Only staging tables to drop make statements (and a commit): foreign keys a bulk batch turned off stay off
+        # on the connection, no longer wanted.
+        staged = bool(self._rows.staged)
         try:
             self._rows.clean_up()
-            self._conn.commit()
+            if staged:
+                self._conn.commit()
         except DBAPIError:
             # A connection that could not be put back as it was is not put back at all.
             self._conn.invalidate()
